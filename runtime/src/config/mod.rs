@@ -1,0 +1,13 @@
+//! Configuration: the Java-properties reader, connector config files, typed
+//! config declarations ([`def::ConfigDef`]) and the worker's own configuration.
+
+pub mod connector;
+pub mod def;
+pub mod files;
+pub mod properties;
+pub mod worker;
+
+pub use def::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};
+
+/// Raw string settings, as read from a properties file or a REST body.
+pub type Props = std::collections::BTreeMap<String, String>;

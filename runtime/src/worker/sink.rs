@@ -1,0 +1,389 @@
+//! The sink loop: consumer → converters → `SinkTask::put`; every
+//! `offset.flush.interval.ms` and at shutdown, `SinkTask::pre_commit` makes the data durable
+//! and only then are the consumer offsets (group `connect-NAME`) committed.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::FutureExt;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::message::{Headers, Message, OwnedMessage};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use tokio::sync::watch;
+
+use super::control::TargetState;
+use super::{TaskId, WorkerContext};
+use crate::config::Props;
+use crate::config::connector::{TOPICS, TOPICS_REGEX};
+use crate::connectors::{Offsets, SinkTask, TopicPartition};
+use crate::converters::Converter;
+use crate::data::{
+    ConnectRecord, Header, Schema, SchemaAndValue, SinkRecord, TimestampType, Value,
+};
+use crate::errors::{ConnectError, Result};
+use crate::storage::State;
+
+/// The consumer group of a sink connector, as Kafka Connect names it.
+pub fn group_id(connector: &str) -> String {
+    format!("connect-{connector}")
+}
+
+/// Notes partitions taken away by a rebalance, so their offsets are not committed by us.
+#[derive(Default)]
+struct RebalanceContext {
+    revoked: Mutex<Vec<TopicPartition>>,
+}
+
+impl ClientContext for RebalanceContext {}
+
+impl ConsumerContext for RebalanceContext {
+    fn pre_rebalance(
+        &self,
+        _base: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        if let Rebalance::Revoke(tpl) = rebalance
+            && let Ok(mut revoked) = self.revoked.lock()
+        {
+            for e in tpl.elements() {
+                revoked.push(TopicPartition {
+                    topic: e.topic().to_owned(),
+                    partition: e.partition(),
+                });
+            }
+        }
+    }
+}
+
+type SinkConsumer = StreamConsumer<RebalanceContext>;
+
+fn consumer(ctx: &WorkerContext, id: &TaskId, connector: &Props) -> Result<SinkConsumer> {
+    let mut cfg = ClientConfig::new();
+    cfg.set("group.id", group_id(&id.connector))
+        .set("client.id", format!("connector-consumer-{id}"))
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("auto.offset.reset", "earliest")
+        .set("enable.partition.eof", "false");
+    for (k, v) in ctx.config.consumer_settings() {
+        cfg.set(k, v);
+    }
+    let overrides = crate::config::def::with_prefix(connector, "consumer.override.");
+    for (k, v) in crate::config::worker::translate_client_config(&overrides) {
+        cfg.set(k, v);
+    }
+    cfg.create_with_context(RebalanceContext::default())
+        .map_err(|e| ConnectError::kafka(format!("could not create the consumer of task {id}"), e))
+}
+
+/// `consumer.max.poll.records`: the most records handed to one `put`.
+fn max_batch(ctx: &WorkerContext, connector: &Props) -> usize {
+    connector
+        .get("consumer.override.max.poll.records")
+        .or_else(|| ctx.config.originals.get("consumer.max.poll.records"))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(500)
+}
+
+/// Runs a sink task until it is stopped or fails.
+pub async fn run(
+    ctx: &WorkerContext,
+    id: &TaskId,
+    mut task: Box<dyn SinkTask>,
+    connector: &Props,
+    props: &Props,
+    mut control: watch::Receiver<TargetState>,
+) -> Result<()> {
+    let key_conv = ctx.converter(connector, true)?;
+    let value_conv = ctx.converter(connector, false)?;
+    let consumer = consumer(ctx, id, connector)?;
+    let topics: Vec<String> = props
+        .get(TOPICS)
+        .map(|t| {
+            t.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default();
+    let regex = props
+        .get(TOPICS_REGEX)
+        .map(|r| r.trim())
+        .filter(|r| !r.is_empty());
+    let subscription: Vec<String> = match regex {
+        // librdkafka treats a subscription starting with ^ as a regular expression.
+        Some(r) if topics.is_empty() => vec![if r.starts_with('^') {
+            r.to_owned()
+        } else {
+            format!("^{r}")
+        }],
+        _ => topics,
+    };
+    if subscription.is_empty() {
+        return Err(ConnectError::config(
+            "Must configure one of topics or topics.regex",
+        ));
+    }
+    let refs: Vec<&str> = subscription.iter().map(String::as_str).collect();
+    consumer.subscribe(&refs).map_err(|e| {
+        ConnectError::kafka(
+            format!("could not subscribe to {}", subscription.join(",")),
+            e,
+        )
+    })?;
+    task.start(props).await?;
+
+    let mut runner = Runner {
+        ctx,
+        id,
+        consumer,
+        key_conv,
+        value_conv,
+        offsets: Offsets::new(),
+        topics: HashSet::new(),
+        max_batch: max_batch(ctx, connector),
+    };
+    let result = runner.run_loop(&mut *task, &mut control).await;
+    let committed = if result.is_ok() {
+        runner.commit(&mut *task, CommitMode::Sync).await
+    } else {
+        Ok(())
+    };
+    let stopped = task.stop().await;
+    result.and(committed).and(stopped)
+}
+
+struct Runner<'a> {
+    ctx: &'a WorkerContext,
+    id: &'a TaskId,
+    consumer: SinkConsumer,
+    key_conv: Arc<dyn Converter>,
+    value_conv: Arc<dyn Converter>,
+    /// The next offset to consume for every partition whose records were `put`.
+    offsets: Offsets,
+    topics: HashSet<String>,
+    max_batch: usize,
+}
+
+impl Runner<'_> {
+    async fn run_loop(
+        &mut self,
+        task: &mut dyn SinkTask,
+        control: &mut watch::Receiver<TargetState>,
+    ) -> Result<()> {
+        let interval = self.ctx.config.offset_flush_interval;
+        let mut last_commit = Instant::now();
+        let mut paused = false;
+        loop {
+            let target = *control.borrow_and_update();
+            match target {
+                TargetState::Stopped => return Ok(()),
+                TargetState::Paused if !paused => {
+                    self.set_paused(true)?;
+                    paused = true;
+                    self.ctx.report(self.id, State::Paused, None);
+                }
+                TargetState::Started if paused => {
+                    self.set_paused(false)?;
+                    paused = false;
+                    self.ctx.report(self.id, State::Running, None);
+                }
+                _ => {}
+            }
+            let until_commit = interval.saturating_sub(last_commit.elapsed());
+            tokio::select! {
+                m = self.consumer.recv() => {
+                    let first = match m {
+                        Ok(m) => m.detach(),
+                        Err(e) => {
+                            consume_error(self.id, e)?;
+                            continue;
+                        }
+                    };
+                    let mut batch = vec![first];
+                    // Drain what is already here, up to max.poll.records, into one put.
+                    while batch.len() < self.max_batch {
+                        match self.consumer.recv().now_or_never() {
+                            Some(Ok(m)) => batch.push(m.detach()),
+                            Some(Err(e)) => {
+                                consume_error(self.id, e)?;
+                                break;
+                            }
+                            None => break,
+                        }
+                    }
+                    self.drop_revoked();
+                    self.deliver(task, batch).await?;
+                }
+                changed = control.changed() => {
+                    if changed.is_err() {
+                        return Ok(());
+                    }
+                }
+                () = tokio::time::sleep(until_commit) => {}
+            }
+            if last_commit.elapsed() >= interval {
+                self.drop_revoked();
+                self.commit(task, CommitMode::Async).await?;
+                last_commit = Instant::now();
+            }
+        }
+    }
+
+    fn set_paused(&self, pause: bool) -> Result<()> {
+        let assignment = self
+            .consumer
+            .assignment()
+            .map_err(|e| ConnectError::kafka("could not read the assignment", e))?;
+        let r = if pause {
+            self.consumer.pause(&assignment)
+        } else {
+            self.consumer.resume(&assignment)
+        };
+        r.map_err(|e| ConnectError::kafka("could not pause or resume consumption", e))
+    }
+
+    fn drop_revoked(&mut self) {
+        let revoked: Vec<TopicPartition> = match self.consumer.context().revoked.lock() {
+            Ok(mut r) => std::mem::take(&mut *r),
+            Err(_) => Vec::new(),
+        };
+        for tp in revoked {
+            self.offsets.remove(&tp);
+        }
+    }
+
+    async fn deliver(&mut self, task: &mut dyn SinkTask, batch: Vec<OwnedMessage>) -> Result<()> {
+        let mut records = Vec::with_capacity(batch.len());
+        for m in batch {
+            let topic = m.topic().to_owned();
+            let headers = headers_of(&m);
+            let key = self
+                .key_conv
+                .to_connect(&topic, &headers, m.key())
+                .await
+                .map_err(|e| located(e, "key", &m))?;
+            let value = self
+                .value_conv
+                .to_connect(&topic, &headers, m.payload())
+                .await
+                .map_err(|e| located(e, "value", &m))?;
+            if !self.topics.contains(&topic) {
+                self.topics.insert(topic.clone());
+                self.ctx.status.add_topic(&self.id.connector, &topic);
+            }
+            let (timestamp_type, timestamp) = match m.timestamp() {
+                rdkafka::Timestamp::NotAvailable => (TimestampType::NoTimestampType, None),
+                rdkafka::Timestamp::CreateTime(t) => (TimestampType::CreateTime, Some(t)),
+                rdkafka::Timestamp::LogAppendTime(t) => (TimestampType::LogAppendTime, Some(t)),
+            };
+            self.offsets.insert(
+                TopicPartition {
+                    topic: topic.clone(),
+                    partition: m.partition(),
+                },
+                m.offset() + 1,
+            );
+            records.push(SinkRecord {
+                record: ConnectRecord {
+                    topic,
+                    partition: Some(m.partition()),
+                    key,
+                    value,
+                    timestamp,
+                    headers,
+                },
+                kafka_offset: m.offset(),
+                timestamp_type,
+                original_key: m.key().map(bytes::Bytes::copy_from_slice),
+                original_value: m.payload().map(bytes::Bytes::copy_from_slice),
+            });
+        }
+        task.put(records).await
+    }
+
+    /// Lets the task make its data durable, then commits what it says is safe.
+    async fn commit(&mut self, task: &mut dyn SinkTask, mode: CommitMode) -> Result<()> {
+        if self.offsets.is_empty() {
+            return Ok(());
+        }
+        let safe = task.pre_commit(&self.offsets).await?;
+        let mut tpl = TopicPartitionList::new();
+        for (tp, off) in &safe {
+            tpl.add_partition_offset(&tp.topic, tp.partition, Offset::Offset(*off))
+                .map_err(|e| ConnectError::kafka("could not build the offset list", e))?;
+        }
+        if tpl.count() == 0 {
+            return Ok(());
+        }
+        let result = match mode {
+            // A synchronous commit waits on the network: keep it off the async threads.
+            CommitMode::Sync => tokio::task::block_in_place(|| self.consumer.commit(&tpl, mode)),
+            CommitMode::Async => self.consumer.commit(&tpl, mode),
+        };
+        match result {
+            Ok(()) => {
+                tracing::debug!(task = %self.id, partitions = tpl.count(), "committed sink offsets");
+                let committed: HashMap<_, _> = safe.into_iter().collect();
+                self.offsets
+                    .retain(|tp, off| committed.get(tp) != Some(off));
+                Ok(())
+            }
+            Err(e) => {
+                // Not fatal: the records are durable and will be committed next time.
+                tracing::warn!(task = %self.id, error = %e, "offset commit failed; will retry");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Consumer errors librdkafka recovers from (a topic not created yet, a broker
+/// restarting) are logged; only fatal ones fail the task.
+fn consume_error(id: &TaskId, e: rdkafka::error::KafkaError) -> Result<()> {
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode as Code;
+    match &e {
+        KafkaError::MessageConsumptionFatal(_) => {
+            Err(ConnectError::kafka("fatal consumer error", e))
+        }
+        KafkaError::MessageConsumption(
+            Code::TopicAuthorizationFailed | Code::GroupAuthorizationFailed,
+        ) => Err(ConnectError::kafka("not authorized to consume", e)),
+        _ => {
+            tracing::warn!(task = %id, error = %e, "consumer error; retrying");
+            Ok(())
+        }
+    }
+}
+
+fn located(e: ConnectError, what: &str, m: &OwnedMessage) -> ConnectError {
+    ConnectError::data(format!(
+        "could not convert the {what} of the record at {}-{} offset {}: {e}",
+        m.topic(),
+        m.partition(),
+        m.offset()
+    ))
+}
+
+/// Kafka headers as Connect headers with optional-bytes schemas.
+fn headers_of(m: &OwnedMessage) -> Vec<Header> {
+    match m.headers() {
+        None => Vec::new(),
+        Some(hs) => hs
+            .iter()
+            .map(|h| Header {
+                key: h.key.to_owned(),
+                value: SchemaAndValue::new(
+                    Some(Schema::optional_bytes()),
+                    h.value
+                        .map(|v| Value::Bytes(bytes::Bytes::copy_from_slice(v)))
+                        .unwrap_or(Value::Null),
+                ),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,369 @@
+//! The source loop: `SourceTask::poll` → converters → producer; once Kafka acknowledged
+//! every record of a batch (and of every batch before it), the batch's source offsets
+//! become committable, and they are written to the offset store every
+//! `offset.flush.interval.ms` and at shutdown.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use rdkafka::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaErrorCode;
+use serde_json::Value as Json;
+use tokio::sync::watch;
+
+use super::control::{TargetState, stopped};
+use super::{TaskId, WorkerContext, join_error};
+use crate::config::Props;
+use crate::connectors::{
+    OffsetReader, SourceOffset, SourcePartition, SourceTask, SourceTaskContext,
+};
+use crate::converters::Converter;
+use crate::data::SourceRecord;
+use crate::errors::{ConnectError, Result};
+use crate::storage::{OffsetStore, State};
+
+/// Acknowledgement state of one polled batch.
+#[derive(Default)]
+struct BatchAck {
+    remaining: AtomicUsize,
+    error: OnceLock<String>,
+}
+
+/// A polled batch waiting for its acknowledgements, with the last offset of each partition.
+struct Pending {
+    ack: Arc<BatchAck>,
+    offsets: Vec<(SourcePartition, SourceOffset)>,
+}
+
+/// Routes delivery reports to the batch each record belongs to.
+struct AckContext;
+
+impl ClientContext for AckContext {}
+
+impl ProducerContext for AckContext {
+    type DeliveryOpaque = Arc<BatchAck>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
+        if let Err((e, msg)) = result {
+            use rdkafka::Message;
+            let _ = ack.error.set(format!(
+                "failed to send a record to topic {}: {e}",
+                msg.topic()
+            ));
+        }
+        ack.remaining.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connector's view of the offset store.
+struct ConnectorOffsets {
+    connector: String,
+    store: Arc<dyn OffsetStore>,
+}
+
+impl OffsetReader for ConnectorOffsets {
+    fn offset(&self, partition: &SourcePartition) -> Option<SourceOffset> {
+        self.store.get(&self.connector, partition)
+    }
+}
+
+fn producer(
+    ctx: &WorkerContext,
+    id: &TaskId,
+    connector: &Props,
+) -> Result<ThreadedProducer<AckContext>> {
+    let mut cfg = ClientConfig::new();
+    // Kafka Connect's producer defaults: no data loss, no reordering, never give up.
+    cfg.set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("message.timeout.ms", "0")
+        .set("linger.ms", "5")
+        .set("client.id", format!("connector-producer-{id}"));
+    for (k, v) in ctx.config.producer_settings() {
+        cfg.set(k, v);
+    }
+    let overrides = crate::config::def::with_prefix(connector, "producer.override.");
+    for (k, v) in crate::config::worker::translate_client_config(&overrides) {
+        cfg.set(k, v);
+    }
+    cfg.create_with_context(AckContext)
+        .map_err(|e| ConnectError::kafka(format!("could not create the producer of task {id}"), e))
+}
+
+/// Runs a source task until it is stopped or fails.
+pub async fn run(
+    ctx: &WorkerContext,
+    id: &TaskId,
+    mut task: Box<dyn SourceTask>,
+    connector: &Props,
+    props: &Props,
+    mut control: watch::Receiver<TargetState>,
+) -> Result<()> {
+    let key_conv = ctx.converter(connector, true)?;
+    let value_conv = ctx.converter(connector, false)?;
+    let producer = Arc::new(producer(ctx, id, connector)?);
+    let reader = Arc::new(ConnectorOffsets {
+        connector: id.connector.clone(),
+        store: ctx.offsets.clone(),
+    });
+    task.start(props, SourceTaskContext { offsets: reader })
+        .await?;
+
+    let mut runner = Runner {
+        ctx,
+        id,
+        producer: producer.clone(),
+        key_conv,
+        value_conv,
+        pending: VecDeque::new(),
+        topics: HashSet::new(),
+        last_commit: Instant::now(),
+    };
+    let result = runner.run_loop(&mut *task, &mut control).await;
+    // Whatever happened, commit what Kafka acknowledged, then stop the task.
+    let flushed = runner.flush_producer().await;
+    let committed = runner.commit(&mut *task).await;
+    let stopped = task.stop().await;
+    result.and(flushed).and(committed).and(stopped)
+}
+
+struct Runner<'a> {
+    ctx: &'a WorkerContext,
+    id: &'a TaskId,
+    producer: Arc<ThreadedProducer<AckContext>>,
+    key_conv: Arc<dyn Converter>,
+    value_conv: Arc<dyn Converter>,
+    pending: VecDeque<Pending>,
+    topics: HashSet<String>,
+    last_commit: Instant,
+}
+
+impl Runner<'_> {
+    async fn run_loop(
+        &mut self,
+        task: &mut dyn SourceTask,
+        control: &mut watch::Receiver<TargetState>,
+    ) -> Result<()> {
+        let interval = self.ctx.config.offset_flush_interval;
+        loop {
+            let target = *control.borrow_and_update();
+            match target {
+                TargetState::Stopped => return Ok(()),
+                TargetState::Paused => {
+                    self.ctx.report(self.id, State::Paused, None);
+                    self.commit(task).await?;
+                    if control.changed().await.is_err() {
+                        return Ok(());
+                    }
+                    if *control.borrow() == TargetState::Started {
+                        self.ctx.report(self.id, State::Running, None);
+                    }
+                    continue;
+                }
+                TargetState::Started => {}
+            }
+            // A poll is not cancelled for a pause (tasks may keep state across polls),
+            // only for a stop.
+            let mut watch_stop = control.clone();
+            let records = tokio::select! {
+                r = task.poll() => r?,
+                () = stopped(&mut watch_stop) => return Ok(()),
+            };
+            if !records.is_empty() {
+                self.send(records).await?;
+            }
+            self.check_failures()?;
+            if self.last_commit.elapsed() >= interval {
+                self.commit(task).await?;
+            }
+        }
+    }
+
+    /// Converts and sends a batch; its offsets become committable once all are acknowledged.
+    async fn send(&mut self, records: Vec<SourceRecord>) -> Result<()> {
+        let ack = Arc::new(BatchAck::default());
+        ack.remaining.store(records.len(), Ordering::Release);
+        let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
+        for rec in records {
+            let topic = rec.record.topic.as_str();
+            let key = self
+                .key_conv
+                .from_connect(topic, &rec.record.headers, &rec.record.key)
+                .await
+                .map_err(|e| {
+                    ConnectError::data(format!(
+                        "could not convert the key of a record for topic {topic}: {e}"
+                    ))
+                })?;
+            let value = self
+                .value_conv
+                .from_connect(topic, &rec.record.headers, &rec.record.value)
+                .await
+                .map_err(|e| {
+                    ConnectError::data(format!(
+                        "could not convert the value of a record for topic {topic}: {e}"
+                    ))
+                })?;
+            let headers = kafka_headers(&rec);
+            if !self.topics.contains(topic) {
+                self.topics.insert(topic.to_owned());
+                self.ctx.status.add_topic(&self.id.connector, topic);
+            }
+            self.produce(
+                topic,
+                key.as_deref(),
+                value.as_deref(),
+                &rec,
+                headers,
+                ack.clone(),
+            )
+            .await?;
+            if !rec.source_partition.is_empty() || !rec.source_offset.is_empty() {
+                match offsets.iter_mut().find(|(p, _)| *p == rec.source_partition) {
+                    Some(slot) => slot.1 = rec.source_offset,
+                    None => offsets.push((rec.source_partition, rec.source_offset)),
+                }
+            }
+        }
+        self.pending.push_back(Pending { ack, offsets });
+        Ok(())
+    }
+
+    async fn produce(
+        &self,
+        topic: &str,
+        key: Option<&[u8]>,
+        value: Option<&[u8]>,
+        rec: &SourceRecord,
+        headers: Option<OwnedHeaders>,
+        ack: Arc<BatchAck>,
+    ) -> Result<()> {
+        let mut record = BaseRecord::with_opaque_to(topic, ack);
+        if let Some(k) = key {
+            record = record.key(k);
+        }
+        if let Some(v) = value {
+            record = record.payload(v);
+        }
+        if let Some(p) = rec.record.partition {
+            record = record.partition(p);
+        }
+        if let Some(ts) = rec.record.timestamp {
+            record = record.timestamp(ts);
+        }
+        if let Some(h) = headers {
+            record = record.headers(h);
+        }
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => return Ok(()),
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back)) => {
+                    // librdkafka's queue is full: wait for deliveries to drain it.
+                    record = back;
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+                Err((e, back)) => {
+                    // The record never entered the queue: release its acknowledgement slot.
+                    back.delivery_opaque
+                        .remaining
+                        .fetch_sub(1, Ordering::AcqRel);
+                    return Err(ConnectError::kafka(
+                        format!("could not send a record to topic {topic}"),
+                        e,
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Fails the task if a delivery failed.
+    fn check_failures(&self) -> Result<()> {
+        match self.pending.iter().find_map(|p| p.ack.error.get()) {
+            Some(e) => Err(ConnectError::external(e.clone(), false)),
+            None => Ok(()),
+        }
+    }
+
+    /// Writes the offsets of every fully acknowledged batch at the head of the queue.
+    async fn commit(&mut self, task: &mut dyn SourceTask) -> Result<()> {
+        self.last_commit = Instant::now();
+        let mut merged: Vec<(SourcePartition, Option<SourceOffset>)> = Vec::new();
+        while let Some(front) = self.pending.front() {
+            if front.ack.remaining.load(Ordering::Acquire) != 0 {
+                break;
+            }
+            if let Some(e) = front.ack.error.get() {
+                return Err(ConnectError::external(e.clone(), false));
+            }
+            if let Some(done) = self.pending.pop_front() {
+                for (p, o) in done.offsets {
+                    match merged.iter_mut().find(|(mp, _)| *mp == p) {
+                        Some(slot) => slot.1 = Some(o),
+                        None => merged.push((p, Some(o))),
+                    }
+                }
+            }
+        }
+        if merged.is_empty() {
+            return Ok(());
+        }
+        let n = merged.len();
+        tokio::time::timeout(
+            self.ctx.config.offset_flush_timeout,
+            self.ctx.offsets.put(&self.id.connector, merged),
+        )
+        .await
+        .map_err(|_| {
+            ConnectError::external(
+                format!("timed out writing offsets of task {}", self.id),
+                true,
+            )
+        })??;
+        tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
+        task.commit().await
+    }
+
+    /// Waits (bounded by `offset.flush.timeout.ms`) for outstanding deliveries.
+    async fn flush_producer(&self) -> Result<()> {
+        let producer = self.producer.clone();
+        let timeout = self.ctx.config.offset_flush_timeout;
+        tokio::task::spawn_blocking(move || producer.flush(timeout))
+            .await
+            .map_err(|e| join_error("producer flush thread failed", e))?
+            .or_else(|e| {
+                tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records will be sent again after restart");
+                Ok(())
+            })
+    }
+}
+
+/// Headers with string or bytes values pass through as their bytes.
+fn kafka_headers(rec: &SourceRecord) -> Option<OwnedHeaders> {
+    if rec.record.headers.is_empty() {
+        return None;
+    }
+    let mut h = OwnedHeaders::new_with_capacity(rec.record.headers.len());
+    for header in &rec.record.headers {
+        let bytes: Option<Vec<u8>> = match &header.value.value {
+            crate::data::Value::Null => None,
+            crate::data::Value::Bytes(b) => Some(b.to_vec()),
+            other => Some(other.to_string().into_bytes()),
+        };
+        h = h.insert(KafkaHeader {
+            key: &header.key,
+            value: bytes.as_deref(),
+        });
+    }
+    Some(h)
+}
+
+/// The JSON shape of a source offset entry for the REST API.
+pub fn offset_entry(partition: &SourcePartition, offset: &SourceOffset) -> Json {
+    serde_json::json!({ "partition": partition, "offset": offset })
+}
