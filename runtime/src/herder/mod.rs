@@ -5,6 +5,8 @@
 //! reads come from a shared snapshot, so a slow connector start never blocks a status call.
 
 mod error;
+mod offsets;
+mod runtime;
 mod standalone;
 
 pub use error::HerderError;

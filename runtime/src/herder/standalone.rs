@@ -3,29 +3,25 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
-use std::time::Duration;
 
 use futures::FutureExt;
 use futures::future::BoxFuture;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
-use rdkafka::{Offset, TopicPartitionList};
-use serde_json::Value as Json;
 use tokio::sync::{mpsc, oneshot};
 
+use super::offsets::{alter_offsets, connector_offsets};
+use super::runtime::LocalRuntime;
 use super::{ConfigPatch, Created, HerderError, apply_patch};
 use crate::config::Props;
-use crate::config::connector::{
-    CONNECTOR_CLASS, NAME, TASKS_MAX, TOPICS, TOPICS_REGEX, cross_validate,
-};
+use crate::config::connector::{CONNECTOR_CLASS, NAME, cross_validate};
 use crate::config::def::{ConfigInfos, PluginConfigKey};
-use crate::connectors::{Connector, ConnectorType, SourceOffset, SourcePartition};
+use crate::connectors::ConnectorType;
 use crate::plugins::{ConnectorFactory, Factory, Plugin, redact};
 use crate::rest::api::{
-    ConnectorInfo, ConnectorOffset, ConnectorOffsets, ConnectorState, ConnectorStateInfo,
-    ConnectorTaskId, Message, PluginInfo, TaskInfo, TaskState,
+    ConnectorInfo, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Message,
+    PluginInfo, TaskInfo, TaskState,
 };
 use crate::storage::{State, TaskStatus};
-use crate::worker::{self, TargetState, TaskHandle, TaskId, WorkerContext};
+use crate::worker::{TargetState, TaskId, WorkerContext};
 
 /// What readers see of a connector without asking the actor.
 #[derive(Debug, Clone)]
@@ -39,15 +35,13 @@ struct Snapshot {
 
 type Shared = Arc<RwLock<BTreeMap<String, Snapshot>>>;
 
-/// A connector as the actor owns it.
+/// A connector as the actor owns it: its config and what it should be doing.
 struct Entry {
     config: Props,
     target: TargetState,
     plugin: Plugin,
     factory: ConnectorFactory,
-    instance: Option<Box<dyn Connector>>,
     task_configs: Vec<Props>,
-    tasks: BTreeMap<u32, TaskHandle>,
 }
 
 impl Entry {
@@ -75,6 +69,7 @@ pub struct Herder {
 struct Inner {
     ctx: WorkerContext,
     entries: BTreeMap<String, Entry>,
+    runtime: LocalRuntime,
     shared: Shared,
 }
 
@@ -93,6 +88,7 @@ impl Herder {
         let mut inner = Inner {
             ctx: ctx.clone(),
             entries: BTreeMap::new(),
+            runtime: LocalRuntime::new(ctx.clone()),
             shared: shared.clone(),
         };
         tokio::spawn(async move {
@@ -331,21 +327,7 @@ impl Herder {
     /// `GET /connectors/{name}/offsets`.
     pub async fn offsets(&self, name: String) -> Result<ConnectorOffsets, HerderError> {
         let s = self.snapshot(&name)?;
-        match s.ty {
-            ConnectorType::Source => Ok(ConnectorOffsets {
-                offsets: self
-                    .ctx
-                    .offsets
-                    .connector_offsets(&name)
-                    .into_iter()
-                    .map(|(p, o)| ConnectorOffset {
-                        partition: Some(p),
-                        offset: Some(o),
-                    })
-                    .collect(),
-            }),
-            ConnectorType::Sink => sink_offsets(&self.ctx, &name, &s.config).await,
-        }
+        connector_offsets(&self.ctx, &name, s.ty, &s.config).await
     }
 
     /// `PATCH /connectors/{name}/offsets` (only when STOPPED).
@@ -369,12 +351,8 @@ impl Herder {
         let _ = self
             .call(|inner| {
                 async move {
-                    let names: Vec<String> = inner.entries.keys().cloned().collect();
-                    for name in names {
-                        if let Some(mut e) = inner.entries.remove(&name) {
-                            inner.stop_entry(&name, &mut e).await;
-                        }
-                    }
+                    inner.runtime.shutdown().await;
+                    inner.entries.clear();
                 }
                 .boxed()
             })
@@ -474,14 +452,6 @@ fn validate(
     Ok((plugin.clone(), factory, infos))
 }
 
-/// The Java class name of a connector's task, as Kafka Connect records it in `task.class`.
-fn task_class(connector_class: &str) -> String {
-    match connector_class.strip_suffix("Connector") {
-        Some(base) => format!("{base}Task"),
-        None => format!("{connector_class}Task"),
-    }
-}
-
 impl Inner {
     fn publish(&self, name: &str) {
         let snap = self.entries.get(name).map(Entry::snapshot);
@@ -497,18 +467,6 @@ impl Inner {
                 m.remove(name);
             }
         }
-    }
-
-    fn report_connector(&self, name: &str, state: State, trace: Option<String>) {
-        self.ctx.status.put_connector(
-            name,
-            TaskStatus {
-                state,
-                trace,
-                worker_id: self.ctx.worker_id.clone(),
-                generation: 0,
-            },
-        );
     }
 
     async fn put(
@@ -530,21 +488,21 @@ impl Inner {
             return Err(HerderError::InvalidConfig(Box::new(infos)));
         }
         let mut target = initial.unwrap_or(TargetState::Started);
-        if let Some(mut old) = self.entries.remove(&name) {
+        if let Some(old) = self.entries.remove(&name) {
             target = old.target;
-            self.stop_entry(&name, &mut old).await;
+            self.stop_all(&name).await;
         }
-        let mut entry = Entry {
-            config,
-            target,
-            plugin,
-            factory,
-            instance: None,
-            task_configs: Vec::new(),
-            tasks: BTreeMap::new(),
-        };
-        self.start_entry(&name, &mut entry).await;
-        self.entries.insert(name.clone(), entry);
+        self.entries.insert(
+            name.clone(),
+            Entry {
+                config,
+                target,
+                plugin,
+                factory,
+                task_configs: Vec::new(),
+            },
+        );
+        self.start_entry(&name).await;
         self.publish(&name);
         let info = read(&self.shared, |m| m.get(&name).map(|s| info_of(&name, s)))
             .ok_or_else(|| HerderError::Internal(format!("connector {name} vanished")))?;
@@ -555,165 +513,85 @@ impl Inner {
     }
 
     /// Starts the connector per its target state, and its tasks when STARTED.
-    async fn start_entry(&self, name: &str, entry: &mut Entry) {
-        if entry.target == TargetState::Stopped {
-            entry.task_configs.clear();
-            self.ctx.status.retain_tasks(name, 0);
-            self.report_connector(name, State::Stopped, None);
+    async fn start_entry(&mut self, name: &str) {
+        let Some(entry) = self.entries.get(name) else {
             return;
-        }
-        let mut instance = entry.factory.new_connector();
-        if let Err(e) = instance.start(&entry.config).await {
-            tracing::error!(connector = name, error = %e, "connector failed to start");
-            self.report_connector(name, State::Failed, Some(e.trace()));
-            return;
-        }
-        let state = if entry.target == TargetState::Paused {
-            State::Paused
-        } else {
-            State::Running
         };
-        self.report_connector(name, state, None);
-        entry.instance = Some(instance);
-        if entry.target == TargetState::Started {
-            self.start_tasks(name, entry);
+        let (config, target) = (entry.config.clone(), entry.target);
+        let started = self.runtime.start_connector(name, &config, target).await;
+        if target == TargetState::Stopped {
+            if let Some(e) = self.entries.get_mut(name) {
+                e.task_configs.clear();
+            }
+            self.ctx.status.retain_tasks(name, 0);
+        } else if started && target == TargetState::Started {
+            self.start_tasks(name).await;
         }
     }
 
     /// Asks the connector for task configs and starts one task per config.
-    fn start_tasks(&self, name: &str, entry: &mut Entry) {
-        let Some(instance) = entry.instance.as_ref() else {
+    async fn start_tasks(&mut self, name: &str) {
+        let Some(configs) = self.runtime.task_configs(name) else {
             return;
         };
-        let max = entry
-            .config
-            .get(TASKS_MAX)
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(1);
-        let configs = match instance.task_configs(max) {
-            Ok(c) if c.len() > max => {
-                let msg = format!(
-                    "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
-                    c.len()
-                );
-                self.report_connector(
-                    name,
-                    State::Failed,
-                    Some(crate::errors::ConnectError::config(msg).trace()),
-                );
-                return;
-            }
-            Ok(c) => c,
-            Err(e) => {
-                self.report_connector(name, State::Failed, Some(e.trace()));
-                return;
-            }
+        let Some(entry) = self.entries.get_mut(name) else {
+            return;
         };
-        let class = task_class(entry.plugin.class);
-        entry.task_configs = configs
-            .into_iter()
-            .map(|mut c| {
-                c.insert("task.class".into(), class.clone());
-                c
-            })
-            .collect();
-        self.ctx
-            .status
-            .retain_tasks(name, entry.task_configs.len() as u32);
-        for (i, props) in entry.task_configs.iter().enumerate() {
+        entry.task_configs = configs.clone();
+        let (config, target) = (entry.config.clone(), entry.target);
+        self.ctx.status.retain_tasks(name, configs.len() as u32);
+        for (i, props) in configs.iter().enumerate() {
             let id = TaskId {
                 connector: name.to_owned(),
                 task: i as u32,
             };
-            let handle = worker::start_task(
-                &self.ctx,
-                entry.factory,
-                id,
-                entry.config.clone(),
-                props.clone(),
-                entry.target,
-            );
-            entry.tasks.insert(i as u32, handle);
+            self.runtime.start_task(id, &config, props, target).await;
         }
     }
 
-    async fn stop_tasks(&self, entry: &mut Entry) {
-        let timeout = self.ctx.config.task_shutdown_timeout;
-        let handles: Vec<TaskHandle> = std::mem::take(&mut entry.tasks).into_values().collect();
-        futures::future::join_all(handles.into_iter().map(|h| h.stop(timeout))).await;
-    }
-
-    async fn stop_entry(&self, name: &str, entry: &mut Entry) {
-        self.stop_tasks(entry).await;
-        if let Some(mut instance) = entry.instance.take()
-            && let Err(e) = instance.stop().await
-        {
-            tracing::warn!(connector = name, error = %e, "connector did not stop cleanly");
-        }
+    async fn stop_all(&mut self, name: &str) {
+        let tasks = self.runtime.tasks_of(name);
+        self.runtime.stop_tasks(tasks).await;
+        self.runtime.stop_connector(name).await;
     }
 
     async fn delete(&mut self, name: String) -> Result<(), HerderError> {
-        let mut entry = self
-            .entries
+        self.entries
             .remove(&name)
             .ok_or_else(|| HerderError::not_found_connector(&name))?;
-        self.stop_entry(&name, &mut entry).await;
+        self.stop_all(&name).await;
         self.ctx.status.remove(&name);
         self.publish(&name);
         Ok(())
     }
 
     async fn set_target(&mut self, name: String, target: TargetState) -> Result<(), HerderError> {
-        let mut entry = self
+        let entry = self
             .entries
-            .remove(&name)
+            .get_mut(&name)
             .ok_or_else(|| HerderError::not_found_connector(&name))?;
         let previous = entry.target;
         entry.target = target;
         match (previous, target) {
             (a, b) if a == b => {}
             (_, TargetState::Stopped) => {
-                self.stop_entry(&name, &mut entry).await;
-                self.start_entry(&name, &mut entry).await;
+                self.stop_all(&name).await;
+                self.start_entry(&name).await;
             }
-            (TargetState::Stopped, _) => self.start_entry(&name, &mut entry).await,
-            (_, TargetState::Paused) => {
-                self.report_connector(&name, State::Paused, None);
-                for (id, t) in &entry.tasks {
-                    t.control.set(TargetState::Paused);
-                    if self
-                        .ctx
-                        .status
-                        .task(&name, *id)
-                        .is_some_and(|s| s.state == State::Running)
-                    {
-                        self.ctx.report(&t.id, State::Paused, None);
-                    }
-                }
-            }
+            (TargetState::Stopped, _) => self.start_entry(&name).await,
+            (_, TargetState::Paused) => self.runtime.set_paused(&name, TargetState::Paused),
             (_, TargetState::Started) => {
-                if entry.instance.is_none() {
-                    self.start_entry(&name, &mut entry).await;
+                if !self.runtime.has_connector(&name) {
+                    self.start_entry(&name).await;
                 } else {
-                    self.report_connector(&name, State::Running, None);
-                    if entry.tasks.is_empty() {
-                        self.start_tasks(&name, &mut entry);
-                    }
-                    for (id, t) in &entry.tasks {
-                        t.control.set(TargetState::Started);
-                        if self
-                            .ctx
-                            .status
-                            .task(&name, *id)
-                            .is_some_and(|s| s.state == State::Paused)
-                        {
-                            self.ctx.report(&t.id, State::Running, None);
-                        }
+                    self.runtime.set_paused(&name, TargetState::Started);
+                    // A connector created PAUSED has no tasks yet.
+                    if self.runtime.tasks_of(&name).is_empty() {
+                        self.start_tasks(&name).await;
                     }
                 }
             }
         }
-        self.entries.insert(name.clone(), entry);
         self.publish(&name);
         Ok(())
     }
@@ -725,122 +603,85 @@ impl Inner {
         only_failed: bool,
         reply: oneshot::Sender<Result<Option<ConnectorStateInfo>, HerderError>>,
     ) {
-        let Some(mut entry) = self.entries.remove(&name) else {
+        let Some(entry) = self.entries.get(&name) else {
             let _ = reply.send(Err(HerderError::not_found_connector(&name)));
             return;
         };
         let failed = |s: Option<TaskStatus>| s.is_some_and(|s| s.state == State::Failed);
         let restart_connector = !only_failed || failed(self.ctx.status.connector(&name));
-        let tasks: Vec<u32> = if include_tasks {
-            entry
-                .tasks
-                .keys()
-                .copied()
-                .filter(|id| !only_failed || failed(self.ctx.status.task(&name, *id)))
+        let tasks: Vec<TaskId> = if include_tasks {
+            self.runtime
+                .tasks_of(&name)
+                .into_iter()
+                .filter(|id| !only_failed || failed(self.ctx.status.task(&name, id.task)))
                 .collect()
         } else {
             Vec::new()
         };
-        let plain = !include_tasks && !only_failed;
-        if !plain {
+        if include_tasks || only_failed {
             if restart_connector {
-                self.report_connector(&name, State::Restarting, None);
+                self.runtime
+                    .report_connector(&name, State::Restarting, None);
             }
             for id in &tasks {
-                if let Some(t) = entry.tasks.get(id) {
-                    self.ctx.report(&t.id, State::Restarting, None);
-                }
+                self.ctx.report(id, State::Restarting, None);
             }
-            let snapshot = entry.snapshot();
-            let _ = reply.send(Ok(Some(status_of(&self.ctx, &name, &snapshot))));
+            let _ = reply.send(Ok(Some(status_of(&self.ctx, &name, &entry.snapshot()))));
         } else {
             let _ = reply.send(Ok(None));
         }
-        if restart_connector && entry.target != TargetState::Stopped {
-            if let Some(mut instance) = entry.instance.take() {
-                let _ = instance.stop().await;
-            }
-            let had_tasks = !entry.tasks.is_empty();
-            let old_configs = entry.task_configs.clone();
-            let mut instance = entry.factory.new_connector();
-            match instance.start(&entry.config).await {
-                Ok(()) => {
-                    let state = if entry.target == TargetState::Paused {
-                        State::Paused
-                    } else {
-                        State::Running
-                    };
-                    self.report_connector(&name, state, None);
-                    entry.instance = Some(instance);
-                    // New task configs replace the tasks; the same configs leave them running.
-                    if had_tasks || entry.target == TargetState::Started {
-                        let probe = entry
-                            .instance
-                            .as_ref()
-                            .and_then(|i| i.task_configs(old_configs.len().max(1)).ok());
-                        let unchanged = probe.is_some_and(|p| {
-                            p.len() == old_configs.len()
-                                && p.iter().zip(&old_configs).all(|(a, b)| {
-                                    let mut b = b.clone();
-                                    b.remove("task.class");
-                                    *a == b
-                                })
-                        });
-                        if !unchanged {
-                            self.stop_tasks(&mut entry).await;
-                            self.start_tasks(&name, &mut entry);
-                        }
-                    }
+        let (config, target, old_configs) = (
+            entry.config.clone(),
+            entry.target,
+            entry.task_configs.clone(),
+        );
+        if restart_connector {
+            let started = self.runtime.start_connector(&name, &config, target).await;
+            // New task configs replace the tasks; the same configs leave them running.
+            if started
+                && target != TargetState::Stopped
+                && self.runtime.task_configs(&name) != Some(old_configs)
+            {
+                let running = self.runtime.tasks_of(&name);
+                self.runtime.stop_tasks(running).await;
+                if target == TargetState::Started {
+                    self.start_tasks(&name).await;
                 }
-                Err(e) => self.report_connector(&name, State::Failed, Some(e.trace())),
             }
-        } else if restart_connector {
-            self.report_connector(&name, State::Stopped, None);
         }
         for id in tasks {
-            self.restart_task_of(&name, &mut entry, id).await;
+            self.restart_task_of(&name, id.task).await;
         }
-        self.entries.insert(name.clone(), entry);
         self.publish(&name);
     }
 
-    async fn restart_task_of(&self, name: &str, entry: &mut Entry, id: u32) {
-        let Some(props) = entry.task_configs.get(id as usize).cloned() else {
-            return;
+    async fn restart_task_of(&mut self, name: &str, task: u32) -> bool {
+        let Some(entry) = self.entries.get(name) else {
+            return false;
         };
-        if let Some(h) = entry.tasks.remove(&id) {
-            h.stop(self.ctx.config.task_shutdown_timeout).await;
-        }
-        let handle = worker::start_task(
-            &self.ctx,
-            entry.factory,
-            TaskId {
-                connector: name.to_owned(),
-                task: id,
-            },
-            entry.config.clone(),
-            props,
-            entry.target,
-        );
-        entry.tasks.insert(id, handle);
+        let Some(props) = entry.task_configs.get(task as usize).cloned() else {
+            return false;
+        };
+        let (config, target) = (entry.config.clone(), entry.target);
+        let id = TaskId {
+            connector: name.to_owned(),
+            task,
+        };
+        self.runtime.start_task(id, &config, &props, target).await;
+        true
     }
 
     async fn restart_task(&mut self, name: String, task: u32) -> Result<(), HerderError> {
-        let mut entry = self
-            .entries
-            .remove(&name)
-            .ok_or_else(|| HerderError::not_found_connector(&name))?;
-        let result = if (task as usize) < entry.task_configs.len() {
-            self.restart_task_of(&name, &mut entry, task).await;
+        if !self.entries.contains_key(&name) {
+            return Err(HerderError::not_found_connector(&name));
+        }
+        if self.restart_task_of(&name, task).await {
             Ok(())
         } else {
             Err(HerderError::NotFound(format!(
                 "Task {name}-{task} not found"
             )))
-        };
-        self.entries.insert(name.clone(), entry);
-        self.publish(&name);
-        result
+        }
     }
 
     async fn alter_offsets(
@@ -857,202 +698,6 @@ impl Inner {
                 "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
             )));
         }
-        let reset = offsets.is_none();
-        match entry.factory.connector_type() {
-            ConnectorType::Source => {
-                let changes: Vec<(SourcePartition, Option<SourceOffset>)> = match offsets {
-                    Some(o) => o
-                        .offsets
-                        .into_iter()
-                        .map(|e| {
-                            e.partition.map(|p| (p, e.offset)).ok_or_else(|| {
-                                HerderError::BadRequest("Partition objects cannot be null".into())
-                            })
-                        })
-                        .collect::<Result<_, _>>()?,
-                    None => self
-                        .ctx
-                        .offsets
-                        .connector_offsets(&name)
-                        .into_iter()
-                        .map(|(p, _)| (p, None))
-                        .collect(),
-                };
-                self.ctx.offsets.put(&name, changes).await?;
-            }
-            ConnectorType::Sink => alter_sink_offsets(&self.ctx, &name, offsets).await?,
-        }
-        Ok(Message {
-            message: if reset {
-                "The offsets for this connector have been reset successfully".into()
-            } else {
-                "The offsets for this connector have been altered successfully".into()
-            },
-        })
+        alter_offsets(&self.ctx, &name, entry.factory.connector_type(), offsets).await
     }
-}
-
-/// A consumer in a sink connector's group that never subscribes: used to read and
-/// write the group's committed offsets while the connector is stopped.
-fn group_consumer(ctx: &WorkerContext, connector: &str) -> Result<BaseConsumer, HerderError> {
-    let mut cfg = rdkafka::ClientConfig::new();
-    for (k, v) in ctx.config.consumer_settings() {
-        cfg.set(k, v);
-    }
-    cfg.set("group.id", worker::sink::group_id(connector))
-        .set("enable.auto.commit", "false");
-    cfg.create().map_err(|e| {
-        HerderError::Internal(format!(
-            "could not create a consumer for group connect-{connector}: {e}"
-        ))
-    })
-}
-
-const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
-
-fn partitions_of(
-    consumer: &BaseConsumer,
-    config: &Props,
-) -> Result<TopicPartitionList, HerderError> {
-    let md = consumer
-        .fetch_metadata(None, ADMIN_TIMEOUT)
-        .map_err(|e| HerderError::Internal(format!("could not read topic metadata: {e}")))?;
-    let topics: Vec<String> = config
-        .get(TOPICS)
-        .map(|t| {
-            t.split(',')
-                .map(|s| s.trim().to_owned())
-                .filter(|s| !s.is_empty())
-                .collect()
-        })
-        .unwrap_or_default();
-    let regex = config
-        .get(TOPICS_REGEX)
-        .filter(|r| !r.trim().is_empty())
-        .and_then(|r| regex::Regex::new(&format!("^(?:{})$", r.trim())).ok());
-    let mut tpl = TopicPartitionList::new();
-    for t in md.topics() {
-        let wanted = topics.iter().any(|x| x == t.name())
-            || regex.as_ref().is_some_and(|r| r.is_match(t.name()));
-        if wanted {
-            for p in t.partitions() {
-                tpl.add_partition(t.name(), p.id());
-            }
-        }
-    }
-    Ok(tpl)
-}
-
-async fn sink_offsets(
-    ctx: &WorkerContext,
-    name: &str,
-    config: &Props,
-) -> Result<ConnectorOffsets, HerderError> {
-    let consumer = group_consumer(ctx, name)?;
-    let config = config.clone();
-    tokio::task::spawn_blocking(move || {
-        let tpl = partitions_of(&consumer, &config)?;
-        let committed = consumer
-            .committed_offsets(tpl, ADMIN_TIMEOUT)
-            .map_err(|e| HerderError::Internal(format!("could not read committed offsets: {e}")))?;
-        let offsets = committed
-            .elements()
-            .iter()
-            .filter_map(|e| match e.offset() {
-                Offset::Offset(o) => Some(ConnectorOffset {
-                    partition: serde_json::json!({"kafka_topic": e.topic(), "kafka_partition": e.partition()})
-                        .as_object()
-                        .cloned(),
-                    offset: serde_json::json!({ "kafka_offset": o }).as_object().cloned(),
-                }),
-                _ => None,
-            })
-            .collect();
-        Ok(ConnectorOffsets { offsets })
-    })
-    .await
-    .map_err(|e| HerderError::Internal(format!("offset reader failed: {e}")))?
-}
-
-async fn alter_sink_offsets(
-    ctx: &WorkerContext,
-    name: &str,
-    offsets: Option<ConnectorOffsets>,
-) -> Result<(), HerderError> {
-    let Some(offsets) = offsets else {
-        // Reset: drop the consumer group; the next start reads from the beginning.
-        let admin: rdkafka::admin::AdminClient<rdkafka::client::DefaultClientContext> = {
-            let mut cfg = rdkafka::ClientConfig::new();
-            for (k, v) in ctx.config.consumer_settings() {
-                cfg.set(k, v);
-            }
-            cfg.create().map_err(|e| {
-                HerderError::Internal(format!("could not create an admin client: {e}"))
-            })?
-        };
-        let group = worker::sink::group_id(name);
-        let results = admin
-            .delete_groups(&[&group], &rdkafka::admin::AdminOptions::new())
-            .await
-            .map_err(|e| {
-                HerderError::Internal(format!("could not delete consumer group {group}: {e}"))
-            })?;
-        for r in results {
-            if let Err((g, code)) = r
-                && code != rdkafka::types::RDKafkaErrorCode::GroupIdNotFound
-            {
-                return Err(HerderError::Internal(format!(
-                    "could not delete consumer group {g}: {code}"
-                )));
-            }
-        }
-        return Ok(());
-    };
-    let mut tpl = TopicPartitionList::new();
-    for e in offsets.offsets {
-        let p = e
-            .partition
-            .ok_or_else(|| HerderError::BadRequest("Partition objects cannot be null".into()))?;
-        let topic = p.get("kafka_topic").and_then(Json::as_str).ok_or_else(|| {
-            HerderError::BadRequest(format!(
-                "Kafka topic field must be a string in partition {}",
-                Json::Object(p.clone())
-            ))
-        })?;
-        let partition = p
-            .get("kafka_partition")
-            .and_then(Json::as_i64)
-            .and_then(|v| i32::try_from(v).ok())
-            .ok_or_else(|| {
-                HerderError::BadRequest(format!(
-                    "Kafka partition field must be an integer in partition {}",
-                    Json::Object(p.clone())
-                ))
-            })?;
-        let offset = match e.offset {
-            None => {
-                return Err(HerderError::BadRequest(
-                    "Resetting a single sink partition (a null offset) is not supported yet; use DELETE /connectors/{name}/offsets".into(),
-                ));
-            }
-            Some(o) => o
-                .get("kafka_offset")
-                .and_then(Json::as_i64)
-                .ok_or_else(|| {
-                    HerderError::BadRequest(format!(
-                        "Kafka offset field must be an integer in offset {}",
-                        Json::Object(o.clone())
-                    ))
-                })?,
-        };
-        tpl.add_partition_offset(topic, partition, Offset::Offset(offset))
-            .map_err(|e| {
-                HerderError::BadRequest(format!("invalid offset for {topic}-{partition}: {e}"))
-            })?;
-    }
-    let consumer = group_consumer(ctx, name)?;
-    tokio::task::spawn_blocking(move || consumer.commit(&tpl, CommitMode::Sync))
-        .await
-        .map_err(|e| HerderError::Internal(format!("offset writer failed: {e}")))?
-        .map_err(|e| HerderError::Internal(format!("could not commit offsets: {e}")))
 }

@@ -93,6 +93,10 @@ pub struct TaskInfo {
 
 /// The body of `POST /connectors`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "name": "local-file-source",
+    "config": {"connector.class": "FileStreamSource", "file": "input.txt", "topic": "lines", "tasks.max": "1"}
+}))]
 pub struct CreateConnectorRequest {
     pub name: String,
     #[schema(value_type = BTreeMap<String, ConfigValue>)]
@@ -180,6 +184,7 @@ pub struct ConnectorOffset {
 
 /// `GET /connectors/{name}/offsets` and the body of its `PATCH`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"offsets": [{"partition": {"filename": "input.txt"}, "offset": {"position": 0}}]}))]
 pub struct ConnectorOffsets {
     pub offsets: Vec<ConnectorOffset>,
 }
@@ -221,6 +226,7 @@ pub struct LoggerLevel {
 
 /// The body of `PUT /admin/loggers/{logger}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"level": "DEBUG"}))]
 pub struct LoggerLevelRequest {
     /// OFF, ERROR, WARN, INFO, DEBUG or TRACE, in any case.
     #[schema(required = true, nullable = false)]

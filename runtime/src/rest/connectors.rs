@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde::Deserialize;
 use serde_json::Value as JsonValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -237,11 +236,15 @@ async fn config(
     path = "/connectors/{name}/config",
     tag = "connectors",
     params(("name" = String, Path, description = "The connector's name")),
-    request_body(content = BTreeMap<String, ConfigValue>, description = "The full config; `name`, if given, must be the name in the URL"),
+    request_body(
+        content = BTreeMap<String, ConfigValue>,
+        description = "The full config; `name`, if given, must be the name in the URL",
+        example = json!({"connector.class": "FileStreamSource", "file": "input.txt", "topic": "lines"})
+    ),
     responses(
         (status = 200, description = "Updated", body = ConnectorInfo),
         (status = 201, description = "Created", body = ConnectorInfo, headers(("Location" = String, description = "The connector's URL"))),
-        BadRequest, UnsupportedMediaType, ServerError
+        BadRequest, NotFound, UnsupportedMediaType, ServerError
     )
 )]
 async fn put_config(
@@ -269,7 +272,11 @@ async fn put_config(
     path = "/connectors/{name}/config",
     tag = "connectors",
     params(("name" = String, Path, description = "The connector's name")),
-    request_body(content = BTreeMap<String, ConfigPatchValue>, description = "The keys to set, and (with `null`) to remove"),
+    request_body(
+        content = BTreeMap<String, ConfigPatchValue>,
+        description = "The keys to set, and (with `null`) to remove",
+        example = json!({"tasks.max": "1", "batch.size": null})
+    ),
     responses(
         (status = 200, description = "Updated", body = ConnectorInfo),
         BadRequest, NotFound, UnsupportedMediaType, ServerError
@@ -430,13 +437,6 @@ async fn stop(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct RestartQuery {
-    include_tasks: Option<String>,
-    only_failed: Option<String>,
-}
-
 /// Restarts the connector; with `includeTasks`, its tasks too; with `onlyFailed`, only
 /// the failed ones.
 #[utoipa::path(
@@ -458,10 +458,10 @@ struct RestartQuery {
 async fn restart(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Query(q): Query<RestartQuery>,
+    Query(q): Query<Vec<(String, String)>>,
 ) -> Result<Response, ApiError> {
-    let include_tasks = query_flag(q.include_tasks.as_deref(), false);
-    let only_failed = query_flag(q.only_failed.as_deref(), false);
+    let include_tasks = query_flag(&q, "includeTasks", false);
+    let only_failed = query_flag(&q, "onlyFailed", false);
     match state
         .timed(state.herder.restart(name, include_tasks, only_failed))
         .await?
@@ -540,6 +540,12 @@ async fn alter_offsets(
     Path(name): Path<String>,
     Json(body): Json<ConnectorOffsets>,
 ) -> Result<Json<Message>, ApiError> {
+    // Kafka Connect's check, before the herder sees the request.
+    if body.offsets.is_empty() {
+        return Err(ApiError::bad_request(
+            "Partitions / offsets need to be provided for an alter offsets request",
+        ));
+    }
     Ok(Json(
         state.timed(state.herder.alter_offsets(name, body)).await?,
     ))

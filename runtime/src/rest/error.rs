@@ -125,10 +125,13 @@ where
     }
 }
 
-/// A boolean query parameter read the way Kafka Connect (JAX-RS `Boolean.valueOf`) reads
-/// it: `true` in any case is true, anything else is false.
-pub fn query_flag(value: Option<&str>, default: bool) -> bool {
-    value.map_or(default, |v| v.trim().eq_ignore_ascii_case("true"))
+/// A boolean query parameter read the way Kafka Connect (JAX-RS `@QueryParam boolean`)
+/// reads it: the first value counts; `true` in any case is true, anything else is false.
+pub fn query_flag(query: &[(String, String)], name: &str, default: bool) -> bool {
+    query
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or(default, |(_, v)| v.trim().eq_ignore_ascii_case("true"))
 }
 
 pub async fn not_found() -> ApiError {

@@ -70,28 +70,48 @@ impl Loggers {
         }
     }
 
+    /// Sets a level; nothing changes unless the resulting filter is valid and applied.
     fn set(&self, name: &str, level: &str) -> Result<Vec<String>, ApiError> {
+        check_name(name)?;
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0);
-        let directives = {
-            let mut m = self.levels.lock().map_err(|_| {
-                ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "logger state poisoned")
-            })?;
-            m.insert(
-                name.to_owned(),
-                LoggerLevel {
-                    level: level.to_owned(),
-                    last_modified: Some(now),
-                },
-            );
-            directives_of(&m)
-        };
+        let mut m = self.levels.lock().map_err(|_| {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "logger state poisoned")
+        })?;
+        let mut levels = m.clone();
+        levels.insert(
+            name.to_owned(),
+            LoggerLevel {
+                level: level.to_owned(),
+                last_modified: Some(now),
+            },
+        );
+        let directives = directives_of(&levels);
+        tracing_subscriber::EnvFilter::try_new(&directives)
+            .map_err(|e| ApiError::bad_request(format!("Invalid logger name {name}: {e}")))?;
         if let Some(reload) = &self.reload {
             reload(&directives).map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e))?;
         }
+        *m = levels;
         Ok(vec![name.to_owned()])
+    }
+}
+
+/// Logger names become `EnvFilter` targets, so they are limited to the characters of Rust
+/// paths and Java class names; anything else would change the meaning of the filter.
+fn check_name(name: &str) -> Result<(), ApiError> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-' | '$'));
+    if ok {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid logger name {name}: use letters, digits and _ . : - $ (a tracing target or a Java logger name)"
+        )))
     }
 }
 
@@ -157,7 +177,7 @@ async fn get_one(
     request_body = LoggerLevelRequest,
     responses(
         (status = 200, description = "The loggers changed", body = Vec<String>),
-        BadRequest, UnsupportedMediaType, ServerError
+        BadRequest, NotFound, UnsupportedMediaType, ServerError
     )
 )]
 async fn put_one(

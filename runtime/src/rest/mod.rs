@@ -319,6 +319,23 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
+    async fn a_path_that_is_not_utf8_is_a_json_404() {
+        for (method, path, body) in [
+            ("GET", "/connectors/%FF", None),
+            ("PUT", "/connectors/%FF/config", Some("{}")),
+            ("PUT", "/admin/loggers/%FF", Some(r#"{"level": "INFO"}"#)),
+            ("PUT", "/connector-plugins/%FF/config/validate", Some("{}")),
+        ] {
+            let (status, body) = json_of(method, path, body).await;
+            let msg = assert_error(status, &body, 404);
+            assert!(
+                msg.starts_with("HTTP 404 Not Found: "),
+                "{method} {path}: {msg}"
+            );
+        }
+    }
+
+    #[tokio::test]
     async fn a_task_id_that_is_not_a_number_is_a_404() {
         for path in [
             "/connectors/x/tasks/abc/status",
@@ -334,6 +351,55 @@ pub(crate) mod tests {
             let msg = assert_error(status, &body, 404);
             assert!(msg.starts_with("HTTP 404 Not Found"), "{msg}");
         }
+    }
+
+    #[tokio::test]
+    async fn repeated_query_flags_take_the_first_value() {
+        let (_dir, app) = test_app();
+        let (status, only) = send(app.clone(), "GET", "/connector-plugins", None).await;
+        assert_eq!(status, 200);
+        let (status, all) = send(
+            app.clone(),
+            "GET",
+            "/connector-plugins?connectorsOnly=false",
+            None,
+        )
+        .await;
+        assert_eq!(status, 200);
+        assert_ne!(only, all);
+        let (status, text) = send(
+            app.clone(),
+            "GET",
+            "/connector-plugins?connectorsOnly=null&connectorsOnly=true",
+            None,
+        )
+        .await;
+        assert_eq!((status, text), (200, all));
+        let (status, text) = send(
+            app,
+            "POST",
+            "/connectors/x/restart?onlyFailed=1&onlyFailed=2",
+            None,
+        )
+        .await;
+        assert_eq!(status, 404, "{text}");
+    }
+
+    #[tokio::test]
+    async fn altering_no_offsets_is_a_400() {
+        let (status, body) =
+            json_of("PATCH", "/connectors/x/offsets", Some(r#"{"offsets": []}"#)).await;
+        assert_eq!(
+            assert_error(status, &body, 400),
+            "Partitions / offsets need to be provided for an alter offsets request"
+        );
+        let (status, body) = json_of(
+            "PATCH",
+            "/connectors/x/offsets",
+            Some(r#"{"offsets": null}"#),
+        )
+        .await;
+        assert_error(status, &body, 400);
     }
 
     #[tokio::test]
@@ -617,9 +683,35 @@ pub(crate) mod tests {
             assert_error(status, &body, 400),
             "invalid log level 'LOUD'."
         );
-        let (status, text) = send(app, "PUT", "/admin/loggers/x", Some("{}")).await;
+        let (status, text) = send(app.clone(), "PUT", "/admin/loggers/x", Some("{}")).await;
         let body: Value = serde_json::from_str(&text).unwrap();
         assert_error(status, &body, 400);
+        // A name that is no tracing target is refused, and changes nothing.
+        for bad in ["a,b", "a=b", "x%5By%5D", "%C3%A9t%C3%A9", "a%20b"] {
+            let (status, text) = send(
+                app.clone(),
+                "PUT",
+                &format!("/admin/loggers/{bad}"),
+                Some(r#"{"level": "INFO"}"#),
+            )
+            .await;
+            let body: Value = serde_json::from_str(&text).unwrap();
+            assert!(
+                assert_error(status, &body, 400).starts_with("Invalid logger name"),
+                "{bad}: {body}"
+            );
+        }
+        let (status, _) = send(
+            app.clone(),
+            "PUT",
+            "/admin/loggers/Foo$Bar-1:x_y",
+            Some(r#"{"level": "WARN"}"#),
+        )
+        .await;
+        assert_eq!(status, 200);
+        let (_, text) = send(app, "GET", "/admin/loggers", None).await;
+        let all: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(all.as_object().unwrap().len(), 3, "{all}");
     }
 
     #[tokio::test]

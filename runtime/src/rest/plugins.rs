@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
-use serde::Deserialize;
 use serde_json::Value as JsonValue;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -22,12 +21,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(validate))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct ListQuery {
-    connectors_only: Option<String>,
-}
-
 /// The installed plugins: connectors, and with `connectorsOnly=false` converters too.
 #[utoipa::path(
     get,
@@ -37,12 +30,11 @@ struct ListQuery {
     params(("connectorsOnly" = Option<bool>, Query, description = "List only connectors (default true)")),
     responses((status = 200, description = "The plugins", body = Vec<PluginInfo>))
 )]
-async fn list(State(state): State<AppState>, Query(q): Query<ListQuery>) -> Json<Vec<PluginInfo>> {
-    Json(
-        state
-            .herder
-            .plugins(query_flag(q.connectors_only.as_deref(), true)),
-    )
+async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<Vec<(String, String)>>,
+) -> Json<Vec<PluginInfo>> {
+    Json(state.herder.plugins(query_flag(&q, "connectorsOnly", true)))
 }
 
 /// The config keys a plugin accepts.
@@ -68,10 +60,14 @@ async fn config(
     path = "/connector-plugins/{plugin}/config/validate",
     tag = "plugins",
     params(("plugin" = String, Path, description = "The connector's class name or alias")),
-    request_body(content = BTreeMap<String, ConfigValue>, description = "The connector config; `connector.class`, if given, must name the same plugin"),
+    request_body(
+        content = BTreeMap<String, ConfigValue>,
+        description = "The connector config; `connector.class`, if given, must name the same plugin",
+        example = json!({"connector.class": "FileStreamSink", "name": "my-sink", "topics": "lines", "file": "output.txt"})
+    ),
     responses(
         (status = 200, description = "The validation result (`error_count` > 0 when invalid)", body = ConfigInfos),
-        BadRequest, UnsupportedMediaType, ServerError
+        BadRequest, NotFound, UnsupportedMediaType, ServerError
     )
 )]
 async fn validate(

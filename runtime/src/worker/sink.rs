@@ -66,7 +66,10 @@ fn consumer(ctx: &WorkerContext, id: &TaskId, connector: &Props) -> Result<SinkC
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
-        .set("enable.partition.eof", "false");
+        .set("enable.partition.eof", "false")
+        // librdkafka prefetches up to 64 MiB per partition by default; memory should stay
+        // small and bounded whatever the backlog (overridable with consumer.* settings).
+        .set("queued.max.messages.kbytes", "8192");
     for (k, v) in ctx.config.consumer_settings() {
         cfg.set(k, v);
     }

@@ -84,6 +84,8 @@ fn producer(
         .set("enable.idempotence", "true")
         .set("message.timeout.ms", "0")
         .set("linger.ms", "5")
+        // Java's buffer.memory default (32 MiB) instead of librdkafka's 1 GiB.
+        .set("queue.buffering.max.kbytes", "32768")
         .set("client.id", format!("connector-producer-{id}"));
     for (k, v) in ctx.config.producer_settings() {
         cfg.set(k, v);

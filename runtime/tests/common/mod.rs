@@ -239,11 +239,7 @@ impl Drop for Worker {
 pub type Record = (Option<Vec<u8>>, Option<Vec<u8>>);
 
 /// Reads every message of a topic from the beginning until `n` arrived or `timeout` passed.
-pub fn consume(
-    topic: &str,
-    n: usize,
-    timeout: Duration,
-) -> Vec<Record> {
+pub fn consume(topic: &str, n: usize, timeout: Duration) -> Vec<Record> {
     let consumer: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap())
         .set("group.id", unique("test-reader"))

@@ -1,0 +1,250 @@
+//! The connectors and tasks running in this process, whichever herder decided they
+//! should run here: starting, pausing, stopping and restarting them, and reporting
+//! their states.
+
+use std::collections::BTreeMap;
+
+use crate::config::Props;
+use crate::config::connector::{CONNECTOR_CLASS, TASKS_MAX};
+use crate::connectors::Connector;
+use crate::errors::ConnectError;
+use crate::plugins::ConnectorFactory;
+use crate::storage::{State, TaskStatus};
+use crate::worker::{self, TargetState, TaskHandle, TaskId, WorkerContext};
+
+/// A connector instance running here.
+struct LocalConnector {
+    instance: Box<dyn Connector>,
+    config: Props,
+    class: &'static str,
+    target: TargetState,
+}
+
+/// Connector instances and tasks of this worker.
+pub struct LocalRuntime {
+    ctx: WorkerContext,
+    connectors: BTreeMap<String, LocalConnector>,
+    tasks: BTreeMap<TaskId, TaskHandle>,
+    /// Generation reported with states (the group generation in distributed mode).
+    pub generation: i32,
+}
+
+/// The Java class name of a connector's task, as Kafka Connect records it in `task.class`.
+pub fn task_class(connector_class: &str) -> String {
+    match connector_class.strip_suffix("Connector") {
+        Some(base) => format!("{base}Task"),
+        None => format!("{connector_class}Task"),
+    }
+}
+
+fn state_of(target: TargetState) -> State {
+    match target {
+        TargetState::Started => State::Running,
+        TargetState::Paused => State::Paused,
+        TargetState::Stopped => State::Stopped,
+    }
+}
+
+impl LocalRuntime {
+    pub fn new(ctx: WorkerContext) -> Self {
+        LocalRuntime {
+            ctx,
+            connectors: BTreeMap::new(),
+            tasks: BTreeMap::new(),
+            generation: 0,
+        }
+    }
+
+    pub fn report_connector(&self, name: &str, state: State, trace: Option<String>) {
+        self.ctx.status.put_connector(
+            name,
+            TaskStatus {
+                state,
+                trace,
+                worker_id: self.ctx.worker_id.clone(),
+                generation: self.generation,
+            },
+        );
+    }
+
+    fn factory(&self, config: &Props) -> Result<(&'static str, ConnectorFactory), ConnectError> {
+        let class = config
+            .get(CONNECTOR_CLASS)
+            .ok_or_else(|| ConnectError::config("connector.class is not set"))?;
+        let (plugin, factory) = self.ctx.registry.connector(class)?;
+        Ok((plugin.class, factory))
+    }
+
+    pub fn has_connector(&self, name: &str) -> bool {
+        self.connectors.contains_key(name)
+    }
+
+    pub fn connector_names(&self) -> Vec<String> {
+        self.connectors.keys().cloned().collect()
+    }
+
+    pub fn task_ids(&self) -> Vec<TaskId> {
+        self.tasks.keys().cloned().collect()
+    }
+
+    pub fn tasks_of(&self, name: &str) -> Vec<TaskId> {
+        self.tasks
+            .keys()
+            .filter(|id| id.connector == name)
+            .cloned()
+            .collect()
+    }
+
+    /// Starts a connector instance (replacing one already running) in `target` state.
+    /// STOPPED runs no instance. Failures are reported in the connector's status.
+    pub async fn start_connector(
+        &mut self,
+        name: &str,
+        config: &Props,
+        target: TargetState,
+    ) -> bool {
+        self.stop_connector(name).await;
+        if target == TargetState::Stopped {
+            self.report_connector(name, State::Stopped, None);
+            return true;
+        }
+        let (class, factory) = match self.factory(config) {
+            Ok(f) => f,
+            Err(e) => {
+                self.report_connector(name, State::Failed, Some(e.trace()));
+                return false;
+            }
+        };
+        let mut instance = factory.new_connector();
+        if let Err(e) = instance.start(config).await {
+            tracing::error!(connector = name, error = %e, "connector failed to start");
+            self.report_connector(name, State::Failed, Some(e.trace()));
+            return false;
+        }
+        self.report_connector(name, state_of(target), None);
+        self.connectors.insert(
+            name.to_owned(),
+            LocalConnector {
+                instance,
+                config: config.clone(),
+                class,
+                target,
+            },
+        );
+        true
+    }
+
+    pub async fn stop_connector(&mut self, name: &str) {
+        if let Some(mut c) = self.connectors.remove(name)
+            && let Err(e) = c.instance.stop().await
+        {
+            tracing::warn!(connector = name, error = %e, "connector did not stop cleanly");
+        }
+    }
+
+    /// The running connector's task configs (with `task.class`), at most `tasks.max`.
+    /// `None` when it does not run here or failed (then its status says why).
+    pub fn task_configs(&self, name: &str) -> Option<Vec<Props>> {
+        let c = self.connectors.get(name)?;
+        let max = c
+            .config
+            .get(TASKS_MAX)
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(1);
+        match c.instance.task_configs(max) {
+            Ok(configs) if configs.len() > max => {
+                let msg = format!(
+                    "The connector {name} has generated {} tasks, which is greater than {max}, the maximum number of tasks it is configured to create.",
+                    configs.len()
+                );
+                self.report_connector(name, State::Failed, Some(ConnectError::config(msg).trace()));
+                None
+            }
+            Ok(configs) => {
+                let class = task_class(c.class);
+                Some(
+                    configs
+                        .into_iter()
+                        .map(|mut t| {
+                            t.insert("task.class".into(), class.clone());
+                            t
+                        })
+                        .collect(),
+                )
+            }
+            Err(e) => {
+                self.report_connector(name, State::Failed, Some(e.trace()));
+                None
+            }
+        }
+    }
+
+    /// Starts a task (replacing one already running with the same id).
+    pub async fn start_task(
+        &mut self,
+        id: TaskId,
+        connector_config: &Props,
+        task_config: &Props,
+        target: TargetState,
+    ) {
+        self.stop_tasks([id.clone()]).await;
+        let factory = match self.factory(connector_config) {
+            Ok((_, f)) => f,
+            Err(e) => {
+                self.ctx.report(&id, State::Failed, Some(e.trace()));
+                return;
+            }
+        };
+        let handle = worker::start_task(
+            &self.ctx,
+            factory,
+            id.clone(),
+            connector_config.clone(),
+            task_config.clone(),
+            target,
+        );
+        self.tasks.insert(id, handle);
+    }
+
+    /// Stops tasks concurrently, each bounded by `task.shutdown.graceful.timeout.ms`.
+    pub async fn stop_tasks(&mut self, ids: impl IntoIterator<Item = TaskId>) {
+        let timeout = self.ctx.config.task_shutdown_timeout;
+        let handles: Vec<TaskHandle> = ids
+            .into_iter()
+            .filter_map(|id| self.tasks.remove(&id))
+            .collect();
+        futures::future::join_all(handles.into_iter().map(|h| h.stop(timeout))).await;
+    }
+
+    /// Pauses or resumes a connector and its local tasks (STOPPED is handled by stopping).
+    pub fn set_paused(&mut self, name: &str, target: TargetState) {
+        if let Some(c) = self.connectors.get_mut(name) {
+            c.target = target;
+            self.report_connector(name, state_of(target), None);
+        }
+        let (from, to) = match target {
+            TargetState::Paused => (State::Running, State::Paused),
+            _ => (State::Paused, State::Running),
+        };
+        for (id, t) in self.tasks.iter().filter(|(id, _)| id.connector == name) {
+            t.control.set(target);
+            if self
+                .ctx
+                .status
+                .task(name, id.task)
+                .is_some_and(|s| s.state == from)
+            {
+                self.ctx.report(id, to, None);
+            }
+        }
+    }
+
+    /// Stops everything, committing what tasks finished.
+    pub async fn shutdown(&mut self) {
+        let ids = self.task_ids();
+        self.stop_tasks(ids).await;
+        for name in self.connector_names() {
+            self.stop_connector(&name).await;
+        }
+    }
+}
