@@ -8,6 +8,7 @@ mod error;
 mod offsets;
 mod runtime;
 mod standalone;
+mod views;
 
 pub use error::HerderError;
 pub use standalone::Herder;

@@ -10,28 +10,17 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
+use super::views::{Snapshot, info_of, status_of, task_infos_of, task_status_of, validate};
 use super::{ConfigPatch, Created, HerderError, apply_patch};
 use crate::config::Props;
-use crate::config::connector::{CONNECTOR_CLASS, NAME, cross_validate};
+use crate::config::connector::NAME;
 use crate::config::def::{ConfigInfos, PluginConfigKey};
-use crate::connectors::ConnectorType;
-use crate::plugins::{ConnectorFactory, Factory, Plugin, redact};
+use crate::plugins::{ConnectorFactory, Factory, Plugin};
 use crate::rest::api::{
-    ConnectorInfo, ConnectorOffsets, ConnectorState, ConnectorStateInfo, ConnectorTaskId, Message,
-    PluginInfo, TaskInfo, TaskState,
+    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo, TaskInfo, TaskState,
 };
 use crate::storage::{State, TaskStatus};
 use crate::worker::{TargetState, TaskId, WorkerContext};
-
-/// What readers see of a connector without asking the actor.
-#[derive(Debug, Clone)]
-struct Snapshot {
-    config: Props,
-    ty: ConnectorType,
-    class: &'static str,
-    version: &'static str,
-    task_configs: Vec<Props>,
-}
 
 type Shared = Arc<RwLock<BTreeMap<String, Snapshot>>>;
 
@@ -152,30 +141,13 @@ impl Herder {
 
     pub fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
         let s = self.snapshot(name)?;
-        let found = (task as usize) < s.task_configs.len();
-        match self.ctx.status.task(name, task).filter(|_| found) {
-            Some(st) => Ok(task_state(task, st, s.version)),
-            None => Err(HerderError::NotFound(format!(
-                "No status found for task {name}-{task}"
-            ))),
-        }
+        task_status_of(&self.ctx, name, task, &s)
     }
 
     /// Task configs with secrets hidden.
     pub fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
         let s = self.snapshot(name)?;
-        let def = self.connector_def_for(s.class);
-        Ok(s.task_configs
-            .iter()
-            .enumerate()
-            .map(|(i, c)| TaskInfo {
-                id: ConnectorTaskId {
-                    connector: name.to_owned(),
-                    task: i as u32,
-                },
-                config: redact(&def, c),
-            })
-            .collect())
+        Ok(task_infos_of(&self.ctx, name, &s))
     }
 
     pub fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
@@ -187,13 +159,6 @@ impl Herder {
         self.snapshot(name)?;
         self.ctx.status.reset_topics(name);
         Ok(())
-    }
-
-    fn connector_def_for(&self, class: &str) -> crate::config::ConfigDef {
-        match self.ctx.registry.find(class) {
-            Some(p) => self.ctx.registry.connector_config_def(p),
-            None => crate::config::ConfigDef::new(),
-        }
     }
 
     // ---- plugins and validation ----
@@ -358,98 +323,6 @@ impl Herder {
             })
             .await;
     }
-}
-
-fn info_of(name: &str, s: &Snapshot) -> ConnectorInfo {
-    ConnectorInfo {
-        name: name.to_owned(),
-        config: s.config.clone(),
-        tasks: (0..s.task_configs.len())
-            .map(|i| ConnectorTaskId {
-                connector: name.to_owned(),
-                task: i as u32,
-            })
-            .collect(),
-        ty: s.ty,
-    }
-}
-
-fn task_state(id: u32, st: TaskStatus, version: &str) -> TaskState {
-    TaskState {
-        id,
-        state: st.state,
-        worker_id: st.worker_id,
-        trace: st.trace,
-        version: Some(version.to_owned()),
-    }
-}
-
-fn status_of(ctx: &WorkerContext, name: &str, s: &Snapshot) -> ConnectorStateInfo {
-    let connector = ctx.status.connector(name).unwrap_or(TaskStatus {
-        state: State::Unassigned,
-        trace: None,
-        worker_id: ctx.worker_id.clone(),
-        generation: 0,
-    });
-    let tasks = (0..s.task_configs.len() as u32)
-        .map(|i| {
-            let st = ctx.status.task(name, i).unwrap_or(TaskStatus {
-                state: State::Unassigned,
-                trace: None,
-                worker_id: ctx.worker_id.clone(),
-                generation: 0,
-            });
-            task_state(i, st, s.version)
-        })
-        .collect();
-    ConnectorStateInfo {
-        name: name.to_owned(),
-        connector: ConnectorState {
-            state: connector.state,
-            worker_id: connector.worker_id,
-            trace: connector.trace,
-            version: Some(s.version.to_owned()),
-        },
-        tasks,
-        ty: s.ty,
-    }
-}
-
-/// Resolves the class and validates a connector config against its full declaration.
-fn validate(
-    ctx: &WorkerContext,
-    config: &Props,
-) -> Result<(Plugin, ConnectorFactory, ConfigInfos), HerderError> {
-    let class = config
-        .get(CONNECTOR_CLASS)
-        .filter(|c| !c.trim().is_empty())
-        .ok_or_else(|| {
-            HerderError::BadRequest(format!(
-                "Connector config {{{}}} contains no connector type",
-                config
-                    .iter()
-                    .map(|(k, v)| format!("{k}={v}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-    let (plugin, factory) = ctx.registry.connector(class)?;
-    let def = ctx.registry.connector_config_def(plugin);
-    let mut infos = def.config_infos(plugin.class, config);
-    cross_validate(factory.connector_type(), &mut infos);
-    // Converters named by the connector must exist and accept their settings.
-    for (key, is_key) in [("key.converter", true), ("value.converter", false)] {
-        if let Some(class) = config.get(key).filter(|c| !c.trim().is_empty()) {
-            let settings = crate::config::def::with_prefix(config, &format!("{key}."));
-            if let Err(e) = ctx.registry.converter(class, &settings, is_key)
-                && let Some(c) = infos.configs.iter_mut().find(|c| c.value.name == key)
-            {
-                c.value.errors.push(e.to_string());
-                infos.error_count += 1;
-            }
-        }
-    }
-    Ok((plugin.clone(), factory, infos))
 }
 
 impl Inner {
