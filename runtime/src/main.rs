@@ -14,7 +14,7 @@ use tracing_subscriber::{EnvFilter, reload};
 
 use ferry_runtime::config::files::{load_connector_config, load_worker_config};
 use ferry_runtime::config::worker::WorkerConfig;
-use ferry_runtime::herder::Herder;
+use ferry_runtime::herder::{Herder, StandaloneHerder};
 use ferry_runtime::plugins::Registry;
 use ferry_runtime::rest::{self, AppState};
 use ferry_runtime::storage::{FileOffsetStore, StatusStore};
@@ -158,7 +158,7 @@ async fn standalone(
         offsets,
         status: Arc::new(StatusStore::default()),
     };
-    let herder = Herder::start(ctx.clone());
+    let herder: Arc<dyn Herder> = Arc::new(StandaloneHerder::start(ctx.clone()));
     let mut state = AppState::new(herder.clone());
     state.loggers = rest::Loggers::with_reload(&root_level, reload);
     rest::spawn_cluster_id_lookup(&state, &ctx);

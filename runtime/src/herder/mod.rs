@@ -11,9 +11,117 @@ mod standalone;
 mod views;
 
 pub use error::HerderError;
-pub use standalone::Herder;
+pub use standalone::StandaloneHerder;
+
+use async_trait::async_trait;
 
 use crate::config::Props;
+use crate::config::def::{ConfigInfos, PluginConfigKey};
+use crate::plugins::Factory;
+use crate::rest::api::{
+    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo, TaskInfo, TaskState,
+};
+use crate::worker::{TargetState, WorkerContext};
+
+/// What the REST API asks of a worker, answered by the standalone or the distributed herder.
+#[async_trait]
+pub trait Herder: Send + Sync {
+    /// The worker's context (id, config, registry, stores).
+    fn context(&self) -> &WorkerContext;
+
+    fn connectors(&self) -> Vec<String>;
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
+    fn connector_config(&self, name: &str) -> Result<Props, HerderError>;
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError>;
+    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError>;
+    /// Task configs with secrets hidden.
+    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
+    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError>;
+    fn reset_topics(&self, name: &str) -> Result<(), HerderError>;
+
+    /// `GET /connector-plugins`.
+    fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
+        let mut out: Vec<PluginInfo> = self
+            .context()
+            .registry
+            .plugins()
+            .iter()
+            .filter(|p| !connectors_only || matches!(p.factory, Factory::Connector(_)))
+            .map(|p| PluginInfo {
+                class: p.class.to_owned(),
+                ty: p.plugin_type(),
+                version: p.version.to_owned(),
+            })
+            .collect();
+        out.sort_by(|a, b| a.class.cmp(&b.class));
+        out
+    }
+
+    /// `GET /connector-plugins/{plugin}/config`: the plugin's own keys, then the common ones.
+    fn plugin_config(&self, plugin: &str) -> Result<Vec<PluginConfigKey>, HerderError> {
+        let p = self
+            .context()
+            .registry
+            .find(plugin)
+            .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
+        let own = (p.config_def)();
+        let all = match &p.factory {
+            Factory::Connector(f) => {
+                own.merge(&crate::config::connector::common_def(f.connector_type()))
+            }
+            Factory::Converter(_) => own,
+        };
+        Ok(all.describe())
+    }
+
+    /// `PUT /connector-plugins/{plugin}/config/validate` and the check before every create.
+    fn validate(&self, config: &Props) -> Result<ConfigInfos, HerderError> {
+        views::validate(self.context(), config).map(|(_, _, infos)| infos)
+    }
+
+    /// `POST /connectors`: 409 when it exists.
+    async fn create(
+        &self,
+        name: String,
+        config: Props,
+        initial: Option<TargetState>,
+    ) -> Result<ConnectorInfo, HerderError>;
+    /// `PUT /connectors/{name}/config`: creates or replaces.
+    async fn put_config(
+        &self,
+        name: String,
+        config: Props,
+    ) -> Result<Created<ConnectorInfo>, HerderError>;
+    /// `PATCH /connectors/{name}/config`.
+    async fn patch_config(
+        &self,
+        name: String,
+        patch: ConfigPatch,
+    ) -> Result<ConnectorInfo, HerderError>;
+    async fn delete(&self, name: String) -> Result<(), HerderError>;
+    async fn pause(&self, name: String) -> Result<(), HerderError>;
+    async fn resume(&self, name: String) -> Result<(), HerderError>;
+    async fn stop(&self, name: String) -> Result<(), HerderError>;
+    /// `None` when only the connector restarts (204), else the plan with RESTARTING (202).
+    async fn restart(
+        &self,
+        name: String,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<Option<ConnectorStateInfo>, HerderError>;
+    async fn restart_task(&self, name: String, task: u32) -> Result<(), HerderError>;
+    async fn offsets(&self, name: String) -> Result<ConnectorOffsets, HerderError>;
+    /// `PATCH /connectors/{name}/offsets` (only when STOPPED).
+    async fn alter_offsets(
+        &self,
+        name: String,
+        offsets: ConnectorOffsets,
+    ) -> Result<Message, HerderError>;
+    /// `DELETE /connectors/{name}/offsets` (only when STOPPED).
+    async fn reset_offsets(&self, name: String) -> Result<Message, HerderError>;
+    /// Stops every connector and task, committing what they finished.
+    async fn shutdown(&self);
+}
 
 /// A config patch: a `null` value removes the key.
 pub type ConfigPatch = std::collections::BTreeMap<String, Option<String>>;

@@ -11,16 +11,16 @@ use tokio::sync::{mpsc, oneshot};
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
 use super::views::{Snapshot, info_of, status_of, task_infos_of, task_status_of, validate};
-use super::{ConfigPatch, Created, HerderError, apply_patch};
+use super::{ConfigPatch, Created, Herder, HerderError, apply_patch};
 use crate::config::Props;
 use crate::config::connector::NAME;
-use crate::config::def::{ConfigInfos, PluginConfigKey};
-use crate::plugins::{ConnectorFactory, Factory, Plugin};
+use crate::plugins::{ConnectorFactory, Plugin};
 use crate::rest::api::{
-    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, PluginInfo, TaskInfo, TaskState,
+    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, TaskInfo, TaskState,
 };
 use crate::storage::{State, TaskStatus};
 use crate::worker::{TargetState, TaskId, WorkerContext};
+use async_trait::async_trait;
 
 type Shared = Arc<RwLock<BTreeMap<String, Snapshot>>>;
 
@@ -49,7 +49,7 @@ type Job = Box<dyn for<'a> FnOnce(&'a mut Inner) -> BoxFuture<'a, ()> + Send>;
 
 /// A handle on the standalone herder; cheap to clone.
 #[derive(Clone)]
-pub struct Herder {
+pub struct StandaloneHerder {
     tx: mpsc::UnboundedSender<Job>,
     shared: Shared,
     ctx: WorkerContext,
@@ -69,7 +69,7 @@ fn read<R>(shared: &Shared, f: impl FnOnce(&BTreeMap<String, Snapshot>) -> R) ->
     }
 }
 
-impl Herder {
+impl StandaloneHerder {
     /// Starts the herder's actor on the current runtime.
     pub fn start(ctx: WorkerContext) -> Self {
         let (tx, mut rx) = mpsc::unbounded_channel::<Job>();
@@ -85,12 +85,7 @@ impl Herder {
                 job(&mut inner).await;
             }
         });
-        Herder { tx, shared, ctx }
-    }
-
-    /// The worker's context (id, config, registry, stores).
-    pub fn context(&self) -> &WorkerContext {
-        &self.ctx
+        StandaloneHerder { tx, shared, ctx }
     }
 
     /// Runs `f` on the actor and waits for its answer.
@@ -118,95 +113,56 @@ impl Herder {
         read(&self.shared, |m| m.get(name).cloned())
             .ok_or_else(|| HerderError::not_found_connector(name))
     }
+}
 
-    // ---- reads ----
+#[async_trait]
+impl Herder for StandaloneHerder {
+    fn context(&self) -> &WorkerContext {
+        &self.ctx
+    }
 
-    pub fn connectors(&self) -> Vec<String> {
+    fn connectors(&self) -> Vec<String> {
         read(&self.shared, |m| m.keys().cloned().collect())
     }
 
-    pub fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
         let s = self.snapshot(name)?;
         Ok(info_of(name, &s))
     }
 
-    pub fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
+    fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
         Ok(self.snapshot(name)?.config)
     }
 
-    pub fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
         let s = self.snapshot(name)?;
         Ok(status_of(&self.ctx, name, &s))
     }
 
-    pub fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
+    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
         let s = self.snapshot(name)?;
         task_status_of(&self.ctx, name, task, &s)
     }
 
     /// Task configs with secrets hidden.
-    pub fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
+    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
         let s = self.snapshot(name)?;
         Ok(task_infos_of(&self.ctx, name, &s))
     }
 
-    pub fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
         self.snapshot(name)?;
         Ok(self.ctx.status.topics(name))
     }
 
-    pub fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
+    fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
         self.snapshot(name)?;
         self.ctx.status.reset_topics(name);
         Ok(())
     }
 
-    // ---- plugins and validation ----
-
-    /// `GET /connector-plugins`.
-    pub fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {
-        let mut out: Vec<PluginInfo> = self
-            .ctx
-            .registry
-            .plugins()
-            .iter()
-            .filter(|p| !connectors_only || matches!(p.factory, Factory::Connector(_)))
-            .map(|p| PluginInfo {
-                class: p.class.to_owned(),
-                ty: p.plugin_type(),
-                version: p.version.to_owned(),
-            })
-            .collect();
-        out.sort_by(|a, b| a.class.cmp(&b.class));
-        out
-    }
-
-    /// `GET /connector-plugins/{plugin}/config`: the plugin's own keys, then the common ones.
-    pub fn plugin_config(&self, plugin: &str) -> Result<Vec<PluginConfigKey>, HerderError> {
-        let p = self
-            .ctx
-            .registry
-            .find(plugin)
-            .ok_or_else(|| HerderError::NotFound(format!("Unknown plugin {plugin}.")))?;
-        let own = (p.config_def)();
-        let all = match &p.factory {
-            Factory::Connector(f) => {
-                own.merge(&crate::config::connector::common_def(f.connector_type()))
-            }
-            Factory::Converter(_) => own,
-        };
-        Ok(all.describe())
-    }
-
-    /// `PUT /connector-plugins/{plugin}/config/validate` and the check before every create.
-    pub fn validate(&self, config: &Props) -> Result<ConfigInfos, HerderError> {
-        validate(&self.ctx, config).map(|(_, _, infos)| infos)
-    }
-
-    // ---- mutations ----
-
     /// `POST /connectors`: 409 when it exists.
-    pub async fn create(
+    async fn create(
         &self,
         name: String,
         config: Props,
@@ -218,7 +174,7 @@ impl Herder {
     }
 
     /// `PUT /connectors/{name}/config`: creates or replaces.
-    pub async fn put_config(
+    async fn put_config(
         &self,
         name: String,
         config: Props,
@@ -228,7 +184,7 @@ impl Herder {
     }
 
     /// `PATCH /connectors/{name}/config`.
-    pub async fn patch_config(
+    async fn patch_config(
         &self,
         name: String,
         patch: ConfigPatch,
@@ -249,28 +205,28 @@ impl Herder {
         .await?
     }
 
-    pub async fn delete(&self, name: String) -> Result<(), HerderError> {
+    async fn delete(&self, name: String) -> Result<(), HerderError> {
         self.call(move |inner| inner.delete(name).boxed()).await?
     }
 
-    pub async fn pause(&self, name: String) -> Result<(), HerderError> {
+    async fn pause(&self, name: String) -> Result<(), HerderError> {
         self.call(move |inner| inner.set_target(name, TargetState::Paused).boxed())
             .await?
     }
 
-    pub async fn resume(&self, name: String) -> Result<(), HerderError> {
+    async fn resume(&self, name: String) -> Result<(), HerderError> {
         self.call(move |inner| inner.set_target(name, TargetState::Started).boxed())
             .await?
     }
 
-    pub async fn stop(&self, name: String) -> Result<(), HerderError> {
+    async fn stop(&self, name: String) -> Result<(), HerderError> {
         self.call(move |inner| inner.set_target(name, TargetState::Stopped).boxed())
             .await?
     }
 
     /// `POST /connectors/{name}/restart`: `None` when only the connector was restarted (204),
     /// else the states with what will restart marked RESTARTING (202).
-    pub async fn restart(
+    async fn restart(
         &self,
         name: String,
         include_tasks: bool,
@@ -284,19 +240,19 @@ impl Herder {
             .map_err(|_| HerderError::Internal("restart was abandoned".into()))?
     }
 
-    pub async fn restart_task(&self, name: String, task: u32) -> Result<(), HerderError> {
+    async fn restart_task(&self, name: String, task: u32) -> Result<(), HerderError> {
         self.call(move |inner| inner.restart_task(name, task).boxed())
             .await?
     }
 
     /// `GET /connectors/{name}/offsets`.
-    pub async fn offsets(&self, name: String) -> Result<ConnectorOffsets, HerderError> {
+    async fn offsets(&self, name: String) -> Result<ConnectorOffsets, HerderError> {
         let s = self.snapshot(&name)?;
         connector_offsets(&self.ctx, &name, s.ty, &s.config).await
     }
 
     /// `PATCH /connectors/{name}/offsets` (only when STOPPED).
-    pub async fn alter_offsets(
+    async fn alter_offsets(
         &self,
         name: String,
         offsets: ConnectorOffsets,
@@ -306,13 +262,13 @@ impl Herder {
     }
 
     /// `DELETE /connectors/{name}/offsets` (only when STOPPED).
-    pub async fn reset_offsets(&self, name: String) -> Result<Message, HerderError> {
+    async fn reset_offsets(&self, name: String) -> Result<Message, HerderError> {
         self.call(move |inner| inner.alter_offsets(name, None).boxed())
             .await?
     }
 
     /// Stops every connector and task, committing what they finished.
-    pub async fn shutdown(&self) {
+    async fn shutdown(&self) {
         let _ = self
             .call(|inner| {
                 async move {

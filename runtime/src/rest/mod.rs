@@ -27,7 +27,7 @@ use crate::herder::Herder;
 /// Everything a handler needs.
 #[derive(Clone)]
 pub struct AppState {
-    pub herder: Herder,
+    pub herder: Arc<dyn Herder>,
     /// Reported by `GET /`; filled in once Kafka answers.
     pub kafka_cluster_id: Arc<OnceLock<String>>,
     /// Longest a request may wait for the herder before answering 500.
@@ -36,7 +36,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(herder: Herder) -> Self {
+    pub fn new(herder: Arc<dyn Herder>) -> Self {
         AppState {
             herder,
             kafka_cluster_id: Arc::default(),
@@ -143,7 +143,12 @@ pub(crate) mod tests {
             offsets: Arc::new(FileOffsetStore::open(offsets).unwrap()),
             status: Arc::new(StatusStore::default()),
         };
-        (dir, app(AppState::new(Herder::start(ctx))))
+        (
+            dir,
+            app(AppState::new(std::sync::Arc::new(
+                crate::herder::StandaloneHerder::start(ctx),
+            ))),
+        )
     }
 
     /// Sends a request (a body is sent as `application/json`); answers the status and the body text.
