@@ -20,6 +20,11 @@ incl. a FAILED task, deletions), then captures the three topics with kcat into
     topics.json
         the partition count Connect gave each topic.
 
+With --exactly-once the worker runs with exactly.once.source.support=enabled
+and the fixtures go to ``internal-topics-eos/``: the config topic is then
+written in transactions (records are read committed, as Connect does) and has
+``tasks-fencing-NAME`` records.
+
 Names that end up in record keys are fixed (connector names, the data topic,
 the source file /tmp/ferry-ref-internal/source.txt), so the recorded
 partitions are the ones the keys hash to. Only the worker's REST port in
@@ -70,10 +75,11 @@ def services(*args, env=None):
                           capture_output=True, text=True, env=env).stdout
 
 
-def start_worker(run_id):
+def start_worker(run_id, exactly_once):
     """(Re)starts the distributed worker on fresh topics; returns its env."""
     env = dict(os.environ)
     env.update({
+        "KAFKA_CONNECT_DISTRIBUTED_EXACTLY_ONCE": "enabled" if exactly_once else "disabled",
         "KAFKA_CONNECT_DISTRIBUTED_GROUP_ID": f"ferry-ref-internal-{run_id}",
         "KAFKA_CONNECT_DISTRIBUTED_CONFIG_TOPIC": f"ferry-ref-internal-configs-{run_id}",
         "KAFKA_CONNECT_DISTRIBUTED_OFFSET_TOPIC": f"ferry-ref-internal-offsets-{run_id}",
@@ -279,6 +285,7 @@ def run(d):
 
 def capture(bootstrap, topic, rest_port):
     """Every record of TOPIC as {"partition","offset","key","value"}, in order."""
+    # kcat reads committed records only (librdkafka's default), as Connect does.
     out = subprocess.run(["kcat", "-b", bootstrap, "-C", "-t", topic, "-o", "beginning", "-e",
                           "-J", "-q"], check=True, capture_output=True, text=True).stdout
     records = []
@@ -305,13 +312,19 @@ def topic_info(bootstrap, topic):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--out", default=os.path.join(HERE, "internal-topics"),
-                    help="fixture directory (default: internal-topics/ beside this script)")
+    ap.add_argument("--out", default=None,
+                    help="fixture directory (default: internal-topics/ beside this script,"
+                         " internal-topics-eos/ with --exactly-once)")
+    ap.add_argument("--exactly-once", action="store_true",
+                    help="run the worker with exactly.once.source.support=enabled: the leader"
+                         " writes the config topic in transactions and tasks-fencing records")
     args = ap.parse_args()
+    if args.out is None:
+        args.out = os.path.join(HERE, "internal-topics-eos" if args.exactly_once else "internal-topics")
 
     run_id = str(int(time.time()))
     shutil.rmtree(WORK_DIR, ignore_errors=True)
-    env = start_worker(run_id)
+    env = start_worker(run_id, args.exactly_once)
     base, bootstrap = env["KAFKA_CONNECT_DISTRIBUTED_URL"], env["KAFKA_BOOTSTRAP_SERVERS"]
     rest_port = base.rsplit(":", 1)[1]
     topics = {"config": env["KAFKA_CONNECT_DISTRIBUTED_CONFIG_TOPIC"],

@@ -5,18 +5,23 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, reload};
 
+use ferry_runtime::cluster::MembershipConfig;
 use ferry_runtime::config::files::{load_connector_config, load_worker_config};
 use ferry_runtime::config::worker::WorkerConfig;
-use ferry_runtime::herder::{Herder, StandaloneHerder};
+use ferry_runtime::herder::{DistributedHerder, DistributedSettings, Herder, StandaloneHerder};
 use ferry_runtime::plugins::Registry;
 use ferry_runtime::rest::{self, AppState};
+use ferry_runtime::storage::kafka::{
+    ConfigLog, KafkaOffsetStore, KafkaStatusLog, KafkaStorageConfig,
+};
 use ferry_runtime::storage::{FileOffsetStore, StatusStore};
 use ferry_runtime::worker::WorkerContext;
 
@@ -39,6 +44,12 @@ enum Command {
         worker_config: PathBuf,
         /// Connector configs to start, as .properties or JSON.
         connector_configs: Vec<PathBuf>,
+    },
+    /// Run a distributed worker: workers with the same group.id form one cluster and keep
+    /// their state in Kafka Connect's internal topics.
+    Distributed {
+        /// The worker's properties (bootstrap.servers, group.id, internal topics, listeners...).
+        worker_config: PathBuf,
     },
 }
 
@@ -94,6 +105,9 @@ async fn run(cli: Cli) -> Result<()> {
             worker_config,
             connector_configs,
         } => standalone(worker_config, connector_configs, root_level, reload).await,
+        Command::Distributed { worker_config } => {
+            distributed(worker_config, root_level, reload).await
+        }
     }
 }
 
@@ -103,6 +117,77 @@ fn hostname() -> String {
         .ok()
         .filter(|h| !h.is_empty())
         .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// The REST listener, bound before anything starts so a taken port fails fast, and the
+/// worker id (`host:port` as advertised, as Kafka Connect names workers).
+struct Rest {
+    listener: tokio::net::TcpListener,
+    bound: std::net::SocketAddr,
+    worker_id: String,
+}
+
+async fn bind_rest(config: &WorkerConfig, props: &ferry_runtime::config::Props) -> Result<Rest> {
+    let listener = tokio::net::TcpListener::bind(config.rest_addr)
+        .await
+        .with_context(|| format!("could not listen on {} for the REST API", config.rest_addr))?;
+    let bound = listener.local_addr()?;
+    let host = props
+        .get("rest.advertised.host.name")
+        .cloned()
+        .unwrap_or_else(|| {
+            if bound.ip().is_unspecified() {
+                hostname()
+            } else {
+                bound.ip().to_string()
+            }
+        });
+    let port = props
+        .get("rest.advertised.port")
+        .cloned()
+        .unwrap_or_else(|| bound.port().to_string());
+    Ok(Rest {
+        listener,
+        bound,
+        worker_id: format!("{host}:{port}"),
+    })
+}
+
+/// Serves the REST API until SIGTERM/SIGINT; `after_start` runs once it answers.
+async fn serve(
+    rest: Rest,
+    ctx: &WorkerContext,
+    herder: Arc<dyn Herder>,
+    root_level: &str,
+    reload: rest::ReloadFn,
+    mode: &str,
+    after_start: impl std::future::Future<Output = Result<()>>,
+) -> Result<()> {
+    let mut state = AppState::new(herder.clone());
+    state.loggers = rest::Loggers::with_reload(root_level, reload);
+    rest::spawn_cluster_id_lookup(&state, ctx);
+    let app = rest::app(state);
+    let listener = rest.listener;
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+    });
+    tracing::info!(worker_id = %rest.worker_id, rest = %rest.bound, "Ferry {mode} worker started");
+    if let Err(e) = after_start.await {
+        herder.shutdown().await;
+        server.abort();
+        return Err(e);
+    }
+    match server.await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(error = %e, "REST server failed"),
+        Err(e) => tracing::error!(error = %e, "REST server task failed"),
+    }
+    tracing::info!("stopping connectors");
+    herder.shutdown().await;
+    tracing::info!("Ferry stopped");
+    Ok(())
 }
 
 async fn standalone(
@@ -130,66 +215,90 @@ async fn standalone(
         .clone()
         .context("offset.storage.file.filename must be set")?;
     let offsets = Arc::new(FileOffsetStore::open(&offset_file)?);
-
-    let listener = tokio::net::TcpListener::bind(config.rest_addr)
-        .await
-        .with_context(|| format!("could not listen on {} for the REST API", config.rest_addr))?;
-    let bound = listener.local_addr()?;
-    let host = props
-        .get("rest.advertised.host.name")
-        .cloned()
-        .unwrap_or_else(|| {
-            if bound.ip().is_unspecified() {
-                hostname()
-            } else {
-                bound.ip().to_string()
-            }
-        });
-    let port = props
-        .get("rest.advertised.port")
-        .cloned()
-        .unwrap_or_else(|| bound.port().to_string());
-    let worker_id = format!("{host}:{port}");
-
+    let rest = bind_rest(&config, &props).await?;
     let ctx = WorkerContext {
-        worker_id: worker_id.clone(),
+        worker_id: rest.worker_id.clone(),
         config: Arc::new(config),
         registry: Arc::new(Registry::builtin()),
         offsets,
         status: Arc::new(StatusStore::default()),
     };
     let herder: Arc<dyn Herder> = Arc::new(StandaloneHerder::start(ctx.clone()));
-    let mut state = AppState::new(herder.clone());
-    state.loggers = rest::Loggers::with_reload(&root_level, reload);
-    rest::spawn_cluster_id_lookup(&state, &ctx);
-    let app = rest::app(state);
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-    });
-    tracing::info!(worker_id, rest = %bound, "Ferry standalone worker started");
-
-    for (path, name, config) in connectors {
-        if let Err(e) = herder.create(name.clone(), config, None).await {
-            herder.shutdown().await;
-            bail!(
-                "could not start connector {name} from {}: {e}",
-                path.display()
-            );
+    let h = herder.clone();
+    let create_all = async move {
+        for (path, name, config) in connectors {
+            h.create(name.clone(), config, None)
+                .await
+                .with_context(|| {
+                    format!("could not start connector {name} from {}", path.display())
+                })?;
+            tracing::info!(connector = name, "connector created");
         }
-        tracing::info!(connector = name, "connector created");
-    }
+        Ok(())
+    };
+    serve(
+        rest,
+        &ctx,
+        herder,
+        &root_level,
+        reload,
+        "standalone",
+        create_all,
+    )
+    .await
+}
 
-    match server.await {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => tracing::error!(error = %e, "REST server failed"),
-        Err(e) => tracing::error!(error = %e, "REST server task failed"),
+async fn distributed(
+    worker_path: PathBuf,
+    root_level: String,
+    reload: rest::ReloadFn,
+) -> Result<()> {
+    let props = load_worker_config(&worker_path)?;
+    let config = WorkerConfig::distributed(&props)
+        .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
+    let mut membership = MembershipConfig::from_worker(&props)
+        .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
+    let storage = KafkaStorageConfig::from_worker(&config)?;
+    let rest = bind_rest(&config, &props).await?;
+    if membership.client_id == MembershipConfig::new(Vec::new(), "").client_id {
+        membership.client_id = format!("connect-{}", rest.worker_id);
     }
-    tracing::info!("stopping connectors");
-    herder.shutdown().await;
-    tracing::info!("Ferry stopped");
-    Ok(())
+    let max_delay = props
+        .get("scheduled.rebalance.max.delay.ms")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(300_000);
+
+    // Read the cluster's state before taking part in it.
+    let status = Arc::new(StatusStore::default());
+    let config_log = Arc::new(ConfigLog::start(&storage).await?);
+    let status_log = KafkaStatusLog::start(&storage, status.clone()).await?;
+    let offsets = Arc::new(KafkaOffsetStore::start(&storage).await?);
+    let ctx = WorkerContext {
+        worker_id: rest.worker_id.clone(),
+        config: Arc::new(config),
+        registry: Arc::new(Registry::builtin()),
+        offsets,
+        status,
+    };
+    let settings = DistributedSettings {
+        membership,
+        url: format!("http://{}", rest.worker_id),
+        max_delay: Duration::from_millis(max_delay),
+    };
+    let herder: Arc<dyn Herder> =
+        Arc::new(DistributedHerder::start(ctx.clone(), config_log, settings)?);
+    let result = serve(
+        rest,
+        &ctx,
+        herder,
+        &root_level,
+        reload,
+        "distributed",
+        async { Ok(()) },
+    )
+    .await;
+    drop(status_log);
+    result
 }
 
 async fn shutdown_signal() {

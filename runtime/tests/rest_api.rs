@@ -609,41 +609,17 @@ async fn secrets_are_hidden_in_task_configs() {
     assert!(!tasks.to_string().contains("s3cret"), "{tasks}");
 }
 
-/// Where Ferry's connector config keys differ from Kafka's (`(key, field)`); reported, to be
-/// fixed in config/: shortened documentation, defaults shown where Kafka shows none (the
-/// worker's converters apply), and the recommended values of converter keys.
-const KNOWN_KEY_DIFFERENCES: &[(&str, &str)] = &[
-    ("tasks.max.enforce", "documentation"),
-    ("key.converter", "documentation"),
-    ("key.converter", "default_value"),
-    ("key.converter.plugin.version", "default_value"),
-    ("value.converter", "documentation"),
-    ("value.converter", "default_value"),
-    ("value.converter.plugin.version", "default_value"),
-    ("header.converter", "documentation"),
-    ("header.converter", "default_value"),
-    ("header.converter.plugin.version", "default_value"),
-    ("config.action.reload", "documentation"),
-];
+/// Where Ferry's connector config keys differ from Kafka's (`(key, field)`): nowhere.
+const KNOWN_KEY_DIFFERENCES: &[(&str, &str)] = &[];
 
+/// Where Ferry's validation answer differs from Kafka's (`(key, part.field)`): the converter
+/// keys recommend the converter classes Ferry has, which are Kafka's but for the Boolean,
+/// Double, Float, Integer, Long and Short converters Ferry does not have yet
+/// (config::connector's `validation_is_kafkas` unit test checks the lists are exactly that).
 const KNOWN_VALIDATE_DIFFERENCES: &[(&str, &str)] = &[
-    ("tasks.max.enforce", "definition.documentation"),
-    ("key.converter", "definition.documentation"),
-    ("value.converter", "definition.documentation"),
-    ("header.converter", "definition.documentation"),
-    ("config.action.reload", "definition.documentation"),
-    ("connector.plugin.version", "value.recommended_values"),
     ("key.converter", "value.recommended_values"),
-    ("key.converter.plugin.version", "value.recommended_values"),
     ("value.converter", "value.recommended_values"),
-    ("value.converter.plugin.version", "value.recommended_values"),
     ("header.converter", "value.recommended_values"),
-    (
-        "header.converter.plugin.version",
-        "value.recommended_values",
-    ),
-    ("config.action.reload", "value.recommended_values"),
-    ("errors.tolerance", "value.recommended_values"),
 ];
 
 /// Compares two lists of config entries (the same keys in the same order), field by field
@@ -796,24 +772,8 @@ async fn plugins_validation_and_bad_requests() {
             .map(|c| c["value"]["errors"].as_array().unwrap().len())
             .sum();
         assert_eq!(body["error_count"], json!(errors));
-        if file.contains("invalid") {
-            assert_known(
-                &diff,
-                &[KNOWN_VALIDATE_DIFFERENCES, &[("tasks.max", "value.errors")]].concat(),
-            );
-            // Kafka's first message for tasks.max, and the same keys failing.
-            let errs = |cs: &[Value], key: &str| {
-                cs.iter().find(|c| c["value"]["name"] == key).unwrap()["value"]["errors"].clone()
-            };
-            assert_eq!(errs(ours, "tasks.max")[0], errs(kafka, "tasks.max")[0]);
-            assert_eq!(errs(ours, "tasks.max").as_array().unwrap().len(), 1);
-            for key in ["topics", "topics.regex"] {
-                assert_eq!(errs(ours, key), errs(kafka, key));
-            }
-        } else {
-            assert_known(&diff, KNOWN_VALIDATE_DIFFERENCES);
-            assert_eq!(body["error_count"], 0);
-        }
+        assert_known(&diff, KNOWN_VALIDATE_DIFFERENCES);
+        assert_eq!(body["error_count"], f.answer["error_count"]);
     }
 
     // Bad requests.

@@ -13,9 +13,14 @@ use std::time::Duration;
 use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::ResponseError;
 use kafka_protocol::messages::{
-    ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
+    FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    SyncGroupRequest, SyncGroupResponse,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, HeaderVersion, Request, StrBytes, VersionRange};
+use kafka_protocol::protocol::{
+    Decodable, Encodable, HeaderVersion, Message, StrBytes, VersionRange,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -29,15 +34,41 @@ const MAX_RESPONSE_BYTES: usize = 100 * 1024 * 1024;
 /// and older ones answer UNSUPPORTED_VERSION with their own range.
 const API_VERSIONS_FIRST: i16 = 3;
 
+/// A request this client sends, tied to its API key and response type. (kafka-protocol's own
+/// `Request` trait needs its `broker` feature; with `client` alone requests only encode and
+/// responses only decode, which is all a client needs.)
+pub(crate) trait ClientRequest: Encodable + HeaderVersion + Message {
+    const KEY: ApiKey;
+    type Response: Decodable + HeaderVersion;
+}
+
+macro_rules! client_requests {
+    ($($key:ident: $req:ty => $resp:ty,)*) => {$(
+        impl ClientRequest for $req {
+            const KEY: ApiKey = ApiKey::$key;
+            type Response = $resp;
+        }
+    )*};
+}
+
+client_requests! {
+    ApiVersions: ApiVersionsRequest => ApiVersionsResponse,
+    FindCoordinator: FindCoordinatorRequest => FindCoordinatorResponse,
+    JoinGroup: JoinGroupRequest => JoinGroupResponse,
+    SyncGroup: SyncGroupRequest => SyncGroupResponse,
+    Heartbeat: HeartbeatRequest => HeartbeatResponse,
+    LeaveGroup: LeaveGroupRequest => LeaveGroupResponse,
+}
+
 /// The name of an API, for messages.
-pub(crate) fn api_name(key: i16) -> &'static str {
-    match ApiKey::try_from(key) {
-        Ok(ApiKey::ApiVersions) => "ApiVersions",
-        Ok(ApiKey::FindCoordinator) => "FindCoordinator",
-        Ok(ApiKey::JoinGroup) => "JoinGroup",
-        Ok(ApiKey::SyncGroup) => "SyncGroup",
-        Ok(ApiKey::Heartbeat) => "Heartbeat",
-        Ok(ApiKey::LeaveGroup) => "LeaveGroup",
+pub(crate) fn api_name(key: ApiKey) -> &'static str {
+    match key {
+        ApiKey::ApiVersions => "ApiVersions",
+        ApiKey::FindCoordinator => "FindCoordinator",
+        ApiKey::JoinGroup => "JoinGroup",
+        ApiKey::SyncGroup => "SyncGroup",
+        ApiKey::Heartbeat => "Heartbeat",
+        ApiKey::LeaveGroup => "LeaveGroup",
         _ => "request",
     }
 }
@@ -97,7 +128,7 @@ impl Connection {
 
     /// The highest version of request `R` that the broker, kafka-protocol and Ferry (`cap`, the
     /// highest version whose fields Ferry fills in) all support.
-    pub(crate) fn pick_version<R: Request>(&self, cap: i16) -> Result<i16, MembershipError> {
+    pub(crate) fn pick_version<R: ClientRequest>(&self, cap: i16) -> Result<i16, MembershipError> {
         let ours = VersionRange {
             min: R::VERSIONS.min,
             max: R::VERSIONS.max.min(cap),
@@ -108,7 +139,7 @@ impl Connection {
             broker_versions: theirs,
             ferry_versions: format!("{}..={}", ours.min, ours.max),
         };
-        let Some(theirs) = self.api_versions.get(&R::KEY) else {
+        let Some(theirs) = self.api_versions.get(&(R::KEY as i16)) else {
             return Err(unsupported("none".to_string()));
         };
         let both = ours.intersect(theirs);
@@ -119,7 +150,7 @@ impl Connection {
     }
 
     /// Sends `request` at `version` and decodes the response.
-    pub(crate) async fn request<R: Request>(
+    pub(crate) async fn request<R: ClientRequest>(
         &mut self,
         request: &R,
         version: i16,
@@ -129,7 +160,7 @@ impl Connection {
         R::Response::decode(&mut body, version).map_err(|e| self.malformed(R::KEY, e))
     }
 
-    fn malformed(&self, key: i16, detail: impl std::fmt::Display) -> MembershipError {
+    fn malformed(&self, key: ApiKey, detail: impl std::fmt::Display) -> MembershipError {
         MembershipError::MalformedResponse {
             api: api_name(key),
             broker: self.broker.clone(),
@@ -138,7 +169,7 @@ impl Connection {
     }
 
     /// Writes one request and reads its response; returns the response body (after the header).
-    async fn round_trip<R: Request>(
+    async fn round_trip<R: ClientRequest>(
         &mut self,
         request: &R,
         version: i16,
@@ -155,7 +186,7 @@ impl Connection {
         self.next_correlation_id = self.next_correlation_id.wrapping_add(1);
 
         let header = RequestHeader::default()
-            .with_request_api_key(R::KEY)
+            .with_request_api_key(R::KEY as i16)
             .with_request_api_version(version)
             .with_correlation_id(correlation_id)
             .with_client_id(Some(self.client_id.clone()));
@@ -168,7 +199,10 @@ impl Connection {
                 MembershipError::Internal(format!("cannot encode {api} v{version} request: {e}"))
             })?;
         let size = i32::try_from(frame.len() - 4).map_err(|_| {
-            MembershipError::Internal(format!("{api} request of {} bytes is too large", frame.len()))
+            MembershipError::Internal(format!(
+                "{api} request of {} bytes is too large",
+                frame.len()
+            ))
         })?;
         frame[..4].copy_from_slice(&size.to_be_bytes());
 
@@ -185,9 +219,7 @@ impl Connection {
                 .ok_or_else(|| {
                     std::io::Error::new(
                         std::io::ErrorKind::InvalidData,
-                        format!(
-                            "response size {size} is outside 4..={MAX_RESPONSE_BYTES} bytes"
-                        ),
+                        format!("response size {size} is outside 4..={MAX_RESPONSE_BYTES} bytes"),
                     )
                 })?;
             let mut body = vec![0u8; size];
@@ -244,7 +276,7 @@ impl Connection {
             let response = match ApiVersionsResponse::decode(&mut body.clone(), version) {
                 Ok(r) => r,
                 Err(first) => ApiVersionsResponse::decode(&mut body.clone(), 0)
-                    .map_err(|_| self.malformed(ApiVersionsRequest::KEY, first))?,
+                    .map_err(|_| self.malformed(ApiKey::ApiVersions, first))?,
             };
             match ResponseError::try_from_code(response.error_code) {
                 None => {
@@ -290,4 +322,3 @@ impl Connection {
         })
     }
 }
-

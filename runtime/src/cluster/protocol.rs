@@ -167,6 +167,7 @@ pub struct TaskRef {
 }
 
 impl TaskRef {
+    /// Task `task` of `connector`, as the assignor builds them.
     pub fn new(connector: impl Into<String>, task: u32) -> Self {
         TaskRef {
             connector: connector.into(),
@@ -928,6 +929,80 @@ mod tests {
         assert_eq!(decoded.allocation, Some(previous));
         assert_eq!(decoded.url, "http://w2:8083/");
         assert_eq!(decoded.config_offset, 42);
+    }
+
+    /// Bytes written by Kafka Connect 4.3.1's own serializers (`ConnectProtocol`,
+    /// `IncrementalCooperativeConnectProtocol`) for the same values, captured with jshell
+    /// against `connect-runtime-4.3.1.jar`.
+    #[test]
+    fn matches_bytes_written_by_kafka_connect_4_3_1() {
+        const ASSIGN_V2: &str = "0002000000086c65616465722d31000f687474703a2f2f77313a383038332f000000000000002a0000000300016100000003ffffffff000000000000000100016200000001ffffffff00016300000001000000030000000200016400000001ffffffff0001650000000100000002000005dc";
+        const ASSIGN_V0: &str = "0000000000086c65616465722d31000f687474703a2f2f77313a383038332f000000000000002a0000000300016100000003ffffffff000000000000000100016200000001ffffffff0001630000000100000003";
+        const META_V2_ALLOC: &str = "0002000f687474703a2f2f77323a383038332f000000000000002a000000720002000000086c65616465722d31000f687474703a2f2f77313a383038332f000000000000002a0000000300016100000003ffffffff000000000000000100016200000001ffffffff00016300000001000000030000000200016400000001ffffffff0001650000000100000002000005dc";
+        const META_V1_ALLOC: &str = "0001000f687474703a2f2f77323a383038332f000000000000002a000000720001000000086c65616465722d31000f687474703a2f2f77313a383038332f000000000000002a0000000300016100000003ffffffff000000000000000100016200000001ffffffff00016300000001000000030000000200016400000001ffffffff0001650000000100000002000005dc";
+        const META_V0: &str = "0000000f687474703a2f2f77313a383038332f0000000000000007";
+        const META_V2_NULL: &str = "0002000f687474703a2f2f77313a383038332fffffffffffffffffffffffff";
+        const ASSIGN_CONFIG_MISMATCH: &str =
+            "0002000100016c0009687474703a2f2f6c2f0000000000000009000000000000000000000000";
+
+        assert_eq!(hex(&sample_assignment(2).encode().unwrap()), ASSIGN_V2);
+        assert_eq!(hex(&sample_assignment(0).encode().unwrap()), ASSIGN_V0);
+        let with_allocation = WorkerMetadata {
+            url: "http://w2:8083/".into(),
+            config_offset: 42,
+            allocation: Some(sample_assignment(1)),
+        };
+        assert_eq!(
+            hex(&with_allocation.encode(ConnectProtocol::Sessioned).unwrap()),
+            META_V2_ALLOC
+        );
+        assert_eq!(
+            hex(&with_allocation.encode(ConnectProtocol::Compatible).unwrap()),
+            META_V1_ALLOC
+        );
+        let eager = WorkerMetadata {
+            url: "http://w1:8083/".into(),
+            config_offset: 7,
+            allocation: None,
+        };
+        assert_eq!(hex(&eager.encode(ConnectProtocol::Eager).unwrap()), META_V0);
+        let fresh = WorkerMetadata {
+            url: "http://w1:8083/".into(),
+            config_offset: -1,
+            allocation: None,
+        };
+        assert_eq!(
+            hex(&fresh.encode(ConnectProtocol::Sessioned).unwrap()),
+            META_V2_NULL
+        );
+        let mut mismatch = Assignment::new(ConnectProtocol::Sessioned, "l", "http://l/", 9);
+        mismatch.error = AssignmentError::ConfigMismatch;
+        assert_eq!(hex(&mismatch.encode().unwrap()), ASSIGN_CONFIG_MISMATCH);
+
+        let unhex = |s: &str| -> Vec<u8> {
+            (0..s.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+                .collect()
+        };
+        assert_eq!(
+            Assignment::decode(&unhex(ASSIGN_V2)).unwrap(),
+            sample_assignment(2)
+        );
+        assert_eq!(
+            Assignment::decode(&unhex(ASSIGN_V0)).unwrap(),
+            sample_assignment(0)
+        );
+        let mut expected = with_allocation.clone();
+        if let Some(a) = expected.allocation.as_mut() {
+            a.version = 2;
+        }
+        assert_eq!(
+            WorkerMetadata::decode(&unhex(META_V2_ALLOC)).unwrap(),
+            expected
+        );
+        assert_eq!(WorkerMetadata::decode(&unhex(META_V0)).unwrap(), eager);
+        assert_eq!(WorkerMetadata::decode(&unhex(META_V2_NULL)).unwrap(), fresh);
     }
 
     #[test]

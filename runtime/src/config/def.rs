@@ -47,87 +47,130 @@ pub enum Width {
     Long,
 }
 
-/// A check applied to a parsed value; the message says what is allowed.
+/// A check applied to a parsed value: Kafka's `ConfigDef.Validator`. The messages and the
+/// handling of null (an unset key without default, or a value that failed to parse) are
+/// Kafka's: `Range` and `ValidString` reject null, the string validators accept it.
 #[derive(Debug, Clone)]
 pub enum Validator {
-    /// A number at least this large.
+    /// `Range.atLeast`: a number at least this large; rejects null.
     AtLeast(i64),
-    /// A number in this inclusive range.
+    /// `Range.between`: a number in this inclusive range; rejects null.
     Between(i64, i64),
-    /// One of these strings, compared case-insensitively (`ValidString`/`CaseInsensitiveValidString`).
+    /// `ValidString.in`: one of these strings, compared case-sensitively; rejects null.
     OneOf(&'static [&'static str]),
-    /// Every list element is one of these.
+    /// `ValidList.in`: every list element is one of these (case-sensitively). Null passes
+    /// (Kafka fails on it with a NullPointerException, not a validation message).
     ListOf(&'static [&'static str]),
-    /// A string that is not empty and has no control characters.
+    /// `NonEmptyString`: not the empty string; null passes.
     NonEmptyString,
-    /// A string that is empty or compiles as a regular expression.
+    /// `NonEmptyStringWithoutControlChars`: not empty and no ISO control characters; null passes.
+    NonEmptyStringWithoutControlChars,
+    /// Connect's `RegexValidator`: a string that compiles as a regular expression. Null
+    /// passes (Kafka's message for it is the JVM's NullPointerException text).
     Regex,
-    /// Anything else: returns the reason the value is wrong.
+    /// Anything else: returns the reason the value is wrong; sees null too.
     Custom(fn(&Parsed) -> std::result::Result<(), String>),
 }
 
 impl Validator {
-    fn check(&self, value: &Parsed) -> std::result::Result<(), String> {
-        match (self, value) {
-            (_, Parsed::Null) => Ok(()),
-            (Validator::AtLeast(min), Parsed::Int(v)) => {
-                if v < min {
-                    Err(format!("Value must be at least {min}"))
+    /// Checks a parsed value; the error is Kafka's whole message,
+    /// `Invalid value <value> for configuration <name>: <reason>`.
+    fn check(&self, name: &str, value: &Parsed) -> std::result::Result<(), String> {
+        let invalid = |shown: &str, why: &str| {
+            Err(format!(
+                "Invalid value {shown} for configuration {name}: {why}"
+            ))
+        };
+        match self {
+            Validator::AtLeast(min) | Validator::Between(min, _) => {
+                let max = match self {
+                    Validator::Between(_, max) => Some(*max),
+                    _ => None,
+                };
+                // Kafka compares `Number.doubleValue()`s.
+                let n = match value {
+                    Parsed::Null => return invalid("null", "Value must be non-null"),
+                    Parsed::Int(v) => *v as f64,
+                    Parsed::Double(v) => *v,
+                    _ => return Ok(()),
+                };
+                if n < *min as f64 {
+                    invalid(
+                        &value.java_string(),
+                        &format!("Value must be at least {min}"),
+                    )
+                } else if let Some(max) = max.filter(|max| n > *max as f64) {
+                    invalid(
+                        &value.java_string(),
+                        &format!("Value must be no more than {max}"),
+                    )
                 } else {
                     Ok(())
                 }
             }
-            (Validator::Between(min, max), Parsed::Int(v)) => {
-                if v < min || v > max {
-                    Err(format!(
-                        "Value must be no less than {min} and no more than {max}"
-                    ))
-                } else {
-                    Ok(())
+            Validator::OneOf(allowed) => match value {
+                Parsed::Str(s) if allowed.contains(&s.as_str()) => Ok(()),
+                Parsed::Str(_) | Parsed::Null => invalid(
+                    &value.java_string(),
+                    &format!("String must be one of: {}", allowed.join(", ")),
+                ),
+                _ => Ok(()),
+            },
+            Validator::ListOf(allowed) => match value {
+                Parsed::List(items) => {
+                    match items.iter().find(|i| !allowed.contains(&i.as_str())) {
+                        Some(bad) => invalid(
+                            bad,
+                            &format!("String must be one of: {}", allowed.join(", ")),
+                        ),
+                        None => Ok(()),
+                    }
                 }
-            }
-            (Validator::OneOf(allowed), Parsed::Str(s)) => {
-                if allowed.iter().any(|a| a.eq_ignore_ascii_case(s)) {
-                    Ok(())
-                } else {
-                    Err(format!("String must be one of: {}", allowed.join(", ")))
+                _ => Ok(()),
+            },
+            Validator::NonEmptyString => match value {
+                Parsed::Str(s) if s.is_empty() => invalid(s, "String must be non-empty"),
+                _ => Ok(()),
+            },
+            Validator::NonEmptyStringWithoutControlChars => match value {
+                Parsed::Str(s) if s.is_empty() => invalid(s, "String may not be empty"),
+                Parsed::Str(s) => {
+                    // `Character.isISOControl`: U+0000..U+001F and U+007F..U+009F, which is
+                    // Rust's `char::is_control`.
+                    let found: Vec<String> = s
+                        .chars()
+                        .filter(|c| c.is_control())
+                        .map(|c| u32::from(c).to_string())
+                        .collect();
+                    if found.is_empty() {
+                        Ok(())
+                    } else {
+                        invalid(
+                            s,
+                            &format!(
+                                "String may not contain control sequences but had the following ASCII chars: {}",
+                                found.join(", ")
+                            ),
+                        )
+                    }
                 }
-            }
-            (Validator::ListOf(allowed), Parsed::List(items)) => {
-                match items
-                    .iter()
-                    .find(|i| !allowed.iter().any(|a| a.eq_ignore_ascii_case(i)))
-                {
-                    Some(bad) => Err(format!(
-                        "Invalid value {bad}: must be one of: {}",
-                        allowed.join(", ")
-                    )),
-                    None => Ok(()),
-                }
-            }
-            (Validator::NonEmptyString, Parsed::Str(s)) => {
-                if s.is_empty() {
-                    Err("String must be non-empty".into())
-                } else if s.chars().any(char::is_control) {
-                    Err("String must be non-empty and contain no ISO control characters".into())
-                } else {
-                    Ok(())
-                }
-            }
-            (Validator::Regex, Parsed::Str(s)) => {
-                if s.is_empty() {
-                    return Ok(());
-                }
-                regex::Regex::new(s)
-                    .map(|_| ())
-                    .map_err(|e| format!("Not a valid regular expression: {e}"))
-            }
-            (Validator::Custom(f), v) => f(v),
-            _ => Ok(()),
+                _ => Ok(()),
+            },
+            Validator::Regex => match value {
+                Parsed::Str(s) => match regex::Regex::new(s) {
+                    Ok(_) => Ok(()),
+                    Err(e) => invalid(s, &format!("Invalid regex: {e}")),
+                },
+                _ => Ok(()),
+            },
+            Validator::Custom(f) => match f(value) {
+                Ok(()) => Ok(()),
+                Err(why) => invalid(&value.java_string(), &why),
+            },
         }
     }
 
-    /// The human-readable rule, for documentation.
+    /// The human-readable rule, for documentation: the validator's `toString()` in Kafka.
     pub fn describe(&self) -> String {
         match self {
             Validator::AtLeast(min) => format!("[{min},...]"),
@@ -135,9 +178,32 @@ impl Validator {
             Validator::OneOf(allowed) | Validator::ListOf(allowed) => {
                 format!("[{}]", allowed.join(", "))
             }
-            Validator::NonEmptyString => "non-empty string without ISO control characters".into(),
-            Validator::Regex => "a regular expression".into(),
+            Validator::NonEmptyString => "non-empty string".into(),
+            Validator::NonEmptyStringWithoutControlChars => {
+                "non-empty string without ISO control characters".into()
+            }
+            Validator::Regex => "valid regex".into(),
             Validator::Custom(_) => String::new(),
+        }
+    }
+}
+
+/// Where a key's recommended values come from: Kafka's `ConfigDef.Recommender`, which is
+/// separate from the validator (a `ValidString` recommends nothing).
+#[derive(Debug, Clone, Copy)]
+pub enum Recommender {
+    /// Always these values.
+    Values(&'static [&'static str]),
+    /// Computed from the settings being validated (Kafka hands its recommenders the parsed
+    /// values; these get the raw ones).
+    Dynamic(fn(&Props) -> Vec<String>),
+}
+
+impl Recommender {
+    pub fn values(&self, props: &Props) -> Vec<String> {
+        match self {
+            Recommender::Values(values) => values.iter().map(|v| (*v).to_owned()).collect(),
+            Recommender::Dynamic(f) => f(props),
         }
     }
 }
@@ -165,6 +231,78 @@ pub enum Parsed {
     Password(String),
 }
 
+impl Parsed {
+    /// `ConfigDef.convertToString`: how the REST API shows a parsed value (lists joined by
+    /// `,`, doubles as Java prints them, passwords hidden); None for null.
+    pub fn rest_string(&self) -> Option<String> {
+        Some(match self {
+            Parsed::Null => return None,
+            Parsed::List(items) => items.join(","),
+            other => other.java_string(),
+        })
+    }
+
+    /// The value's `toString()` in Java, as Kafka's messages print it: `null`, `[a, b]` for
+    /// a list, `[hidden]` for a password.
+    pub fn java_string(&self) -> String {
+        match self {
+            Parsed::Null => "null".to_owned(),
+            Parsed::Bool(b) => b.to_string(),
+            Parsed::Str(s) => s.clone(),
+            Parsed::Int(v) => v.to_string(),
+            Parsed::Double(v) => java_double(*v),
+            Parsed::List(items) => format!("[{}]", items.join(", ")),
+            Parsed::Password(_) => HIDDEN.to_owned(),
+        }
+    }
+}
+
+/// `Double.toString`.
+fn java_double(v: f64) -> String {
+    if v.is_nan() {
+        return "NaN".to_owned();
+    }
+    if v.is_infinite() {
+        return if v > 0.0 { "Infinity" } else { "-Infinity" }.to_owned();
+    }
+    let mut out = String::new();
+    crate::converters::write_java_f64(&mut out, v);
+    out
+}
+
+/// `String.trim()`: strips every character up to U+0020, control characters included
+/// (and, unlike `str::trim`, no other Unicode white space).
+fn java_trim(s: &str) -> &str {
+    s.trim_matches(|c: char| c <= ' ')
+}
+
+/// `Double.parseDouble` of a trimmed string: Rust's syntax plus Java's optional `d`/`f`
+/// suffix, with only Java's spellings of infinity and NaN.
+fn java_parse_double(s: &str) -> Option<f64> {
+    let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if unsigned == "Infinity" || unsigned == "NaN" {
+        let v = if unsigned == "NaN" {
+            f64::NAN
+        } else {
+            f64::INFINITY
+        };
+        return Some(if s.starts_with('-') { -v } else { v });
+    }
+    let body = s.strip_suffix(['d', 'D', 'f', 'F']).unwrap_or(s);
+    if body
+        .chars()
+        .any(|c| !(c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E')))
+    {
+        return None;
+    }
+    body.parse().ok()
+}
+
+/// Java's `\s`.
+fn is_java_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r')
+}
+
 /// One declared key.
 #[derive(Debug, Clone)]
 pub struct ConfigKey {
@@ -179,6 +317,7 @@ pub struct ConfigKey {
     pub display_name: String,
     pub dependents: Vec<String>,
     pub validator: Option<Validator>,
+    pub recommender: Option<Recommender>,
 }
 
 impl ConfigKey {
@@ -197,6 +336,7 @@ impl ConfigKey {
             width: Width::None,
             dependents: Vec::new(),
             validator: None,
+            recommender: None,
         }
     }
     pub fn default_value(mut self, v: impl Into<String>) -> Self {
@@ -232,6 +372,10 @@ impl ConfigKey {
         self.validator = Some(v);
         self
     }
+    pub fn recommender(mut self, r: Recommender) -> Self {
+        self.recommender = Some(r);
+        self
+    }
     pub fn dependents(mut self, deps: &[&str]) -> Self {
         self.dependents = deps.iter().map(|s| (*s).to_owned()).collect();
         self
@@ -242,17 +386,23 @@ impl ConfigKey {
         self.default == Default::Required
     }
 
-    /// The default as Kafka prints it in `GET /connector-plugins/{plugin}/config`.
+    /// The default as Kafka prints it in `GET /connector-plugins/{plugin}/config`: parsed,
+    /// then shown as `ConfigDef.convertToString` does.
     pub fn default_string(&self) -> Option<String> {
         match &self.default {
-            Default::Value(v) => Some(v.clone()),
+            Default::Value(v) => Some(
+                self.parse(v)
+                    .ok()
+                    .and_then(|p| p.rest_string())
+                    .unwrap_or_else(|| v.clone()),
+            ),
             _ => None,
         }
     }
 
-    /// Parses a raw string according to the key's type.
+    /// Parses a raw string according to the key's type: `ConfigDef.parseType`.
     pub fn parse(&self, raw: &str) -> std::result::Result<Parsed, String> {
-        let trimmed = raw.trim();
+        let trimmed = java_trim(raw);
         let not_a = |what: &str| format!("Not a number of type {what}");
         Ok(match self.ty {
             ConfigType::Boolean => {
@@ -266,12 +416,14 @@ impl ConfigKey {
             }
             ConfigType::String => Parsed::Str(trimmed.to_owned()),
             ConfigType::Class => {
+                // Kafka loads the class; Ferry's plugins are checked where they are used, but
+                // nothing is called "".
                 if trimmed.is_empty() {
-                    return Err("Expected a class name, got an empty string".into());
+                    return Err(format!("Class {raw} could not be found."));
                 }
                 Parsed::Str(trimmed.to_owned())
             }
-            ConfigType::Password => Parsed::Password(raw.to_owned()),
+            ConfigType::Password => Parsed::Password(trimmed.to_owned()),
             ConfigType::Int => {
                 let v: i32 = trimmed.parse().map_err(|_| not_a("INT"))?;
                 Parsed::Int(i64::from(v))
@@ -281,11 +433,17 @@ impl ConfigKey {
                 Parsed::Int(i64::from(v))
             }
             ConfigType::Long => Parsed::Int(trimmed.parse().map_err(|_| not_a("LONG"))?),
-            ConfigType::Double => Parsed::Double(trimmed.parse().map_err(|_| not_a("DOUBLE"))?),
+            ConfigType::Double => {
+                Parsed::Double(java_parse_double(trimmed).ok_or_else(|| not_a("DOUBLE"))?)
+            }
+            // `trimmed.split("\\s*,\\s*", -1)`: empty elements are kept.
             ConfigType::List => Parsed::List(if trimmed.is_empty() {
                 Vec::new()
             } else {
-                trimmed.split(',').map(|s| s.trim().to_owned()).collect()
+                trimmed
+                    .split(',')
+                    .map(|s| s.trim_matches(is_java_space).to_owned())
+                    .collect()
             }),
         })
     }
@@ -418,7 +576,7 @@ impl ConfigDef {
     pub fn validate(&self, props: &Props) -> Vec<(ConfigKeyInfo, ConfigValueInfo)> {
         self.keys
             .iter()
-            .map(|k| (key_info(k), validate_key(k, props.get(&k.name)).1))
+            .map(|k| (key_info(k), validate_key(k, props, Mode::Validate).1))
             .collect()
     }
 
@@ -442,7 +600,7 @@ impl ConfigDef {
         let mut values = BTreeMap::new();
         let mut errors = Vec::new();
         for k in &self.keys {
-            let (parsed, info) = validate_key(k, props.get(&k.name));
+            let (parsed, info) = validate_key(k, props, Mode::Parse);
             errors.extend(info.errors.iter().cloned());
             values.insert(k.name.clone(), parsed);
         }
@@ -510,25 +668,36 @@ fn key_info(k: &ConfigKey) -> ConfigKeyInfo {
     }
 }
 
-fn validate_key(k: &ConfigKey, raw: Option<&String>) -> (Parsed, ConfigValueInfo) {
+/// What a key is checked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `ConfigDef.validate`: every message about the key, recommended values included. As in
+    /// Kafka, the validator also sees the null a failed parse or a missing required value
+    /// leaves (`Range` then adds "Value must be non-null").
+    Validate,
+    /// `ConfigDef.parse`: the first message about the key.
+    Parse,
+}
+
+fn validate_key(k: &ConfigKey, props: &Props, mode: Mode) -> (Parsed, ConfigValueInfo) {
     let mut errors = Vec::new();
-    let shown = |v: &str| {
-        if k.ty == ConfigType::Password {
-            HIDDEN.to_owned()
-        } else {
-            v.to_owned()
-        }
-    };
-    let (parsed, value) = match (raw, &k.default) {
+    // Kafka declares a null default only where the validator accepts null (it checks the
+    // default when the key is declared); Ferry does not check it at all.
+    let mut null_default = false;
+    let parsed = match (props.get(&k.name), &k.default) {
         (Some(v), _) => match k.parse(v) {
-            Ok(p) => (p, Some(shown(v))),
+            Ok(p) => p,
             Err(why) => {
+                let shown = if k.ty == ConfigType::Password {
+                    HIDDEN
+                } else {
+                    v.as_str()
+                };
                 errors.push(format!(
-                    "Invalid value {} for configuration {}: {why}",
-                    shown(v),
+                    "Invalid value {shown} for configuration {}: {why}",
                     k.name
                 ));
-                (Parsed::Null, None)
+                Parsed::Null
             }
         },
         (None, Default::Required) => {
@@ -536,31 +705,32 @@ fn validate_key(k: &ConfigKey, raw: Option<&String>) -> (Parsed, ConfigValueInfo
                 "Missing required configuration \"{}\" which has no default value.",
                 k.name
             ));
-            (Parsed::Null, None)
+            Parsed::Null
         }
-        (None, Default::Null) => (Parsed::Null, None),
+        (None, Default::Null) => {
+            null_default = true;
+            Parsed::Null
+        }
         (None, Default::Value(d)) => match k.parse(d) {
-            Ok(p) => (p, Some(shown(d))),
+            Ok(p) => p,
             Err(why) => {
                 errors.push(format!("Invalid default for {}: {why}", k.name));
-                (Parsed::Null, Some(shown(d)))
+                Parsed::Null
             }
         },
     };
-    if errors.is_empty()
+    let check = !null_default && (mode == Mode::Validate || errors.is_empty());
+    if check
         && let Some(v) = &k.validator
-        && let Err(why) = v.check(&parsed)
+        && let Err(e) = v.check(&k.name, &parsed)
     {
-        let shown_value = value.clone().unwrap_or_else(|| "null".into());
-        errors.push(format!(
-            "Invalid value {shown_value} for configuration {}: {why}",
-            k.name
-        ));
+        errors.push(e);
     }
-    let recommended_values = match &k.validator {
-        Some(Validator::OneOf(allowed)) => allowed.iter().map(|s| (*s).to_owned()).collect(),
+    let recommended_values = match (mode, &k.recommender) {
+        (Mode::Validate, Some(r)) => r.values(props),
         _ => Vec::new(),
     };
+    let value = parsed.rest_string();
     (
         parsed,
         ConfigValueInfo {
@@ -745,6 +915,255 @@ mod tests {
                 "value": {"name": "tasks.max", "value": "1", "recommended_values": [],
                     "errors": [], "visible": true}
             })
+        );
+    }
+    fn errors_of(infos: &ConfigInfos, key: &str) -> Vec<String> {
+        infos
+            .configs
+            .iter()
+            .find(|c| c.value.name == key)
+            .unwrap()
+            .value
+            .errors
+            .clone()
+    }
+
+    fn value_of(infos: &ConfigInfos, key: &str) -> ConfigValueInfo {
+        infos
+            .configs
+            .iter()
+            .find(|c| c.value.name == key)
+            .unwrap()
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn validation_runs_the_validator_on_the_null_a_failed_parse_leaves() {
+        // Kafka's answer for {"tasks.max": "abc"}.
+        let infos = def().config_infos("X", &props(&[("topic", "t"), ("tasks.max", "abc")]));
+        assert_eq!(
+            errors_of(&infos, "tasks.max"),
+            vec![
+                "Invalid value abc for configuration tasks.max: Not a number of type INT",
+                "Invalid value null for configuration tasks.max: Value must be non-null",
+            ]
+        );
+        assert_eq!(value_of(&infos, "tasks.max").value, None);
+        assert_eq!(infos.error_count, 2);
+        // A missing required key too; a ValidString rejects null as well.
+        let d = ConfigDef::new()
+            .define(ConfigKey::new("n", ConfigType::Int).validator(Validator::AtLeast(0)))
+            .define(
+                ConfigKey::new("s", ConfigType::String).validator(Validator::OneOf(&["a", "b"])),
+            );
+        let infos = d.config_infos("X", &Props::new());
+        assert_eq!(
+            errors_of(&infos, "n"),
+            vec![
+                "Missing required configuration \"n\" which has no default value.",
+                "Invalid value null for configuration n: Value must be non-null",
+            ]
+        );
+        assert_eq!(
+            errors_of(&infos, "s")[1],
+            "Invalid value null for configuration s: String must be one of: a, b"
+        );
+        // Parsing stops at a key's first error, as Kafka's ConfigDef.parse throws it.
+        let err = d.parse(&props(&[("n", "x"), ("s", "a")])).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Invalid value x for configuration n: Not a number of type INT"
+        );
+    }
+
+    #[test]
+    fn a_null_default_is_not_validated() {
+        let d = ConfigDef::new().define(
+            ConfigKey::new("port", ConfigType::Int)
+                .default_null()
+                .validator(Validator::Between(0, 65535)),
+        );
+        assert!(d.parse(&Props::new()).is_ok());
+        assert_eq!(d.config_infos("X", &Props::new()).error_count, 0);
+    }
+
+    #[test]
+    fn validator_messages_are_kafkas() {
+        let check = |v: Validator, ty: ConfigType, raw: &str| {
+            let d = ConfigDef::new().define(ConfigKey::new("k", ty).validator(v));
+            errors_of(&d.config_infos("X", &props(&[("k", raw)])), "k")
+        };
+        assert_eq!(
+            check(Validator::Between(0, 10), ConfigType::Int, "-1"),
+            vec!["Invalid value -1 for configuration k: Value must be at least 0"]
+        );
+        assert_eq!(
+            check(Validator::Between(0, 10), ConfigType::Long, " 11 "),
+            vec!["Invalid value 11 for configuration k: Value must be no more than 10"]
+        );
+        assert_eq!(
+            check(Validator::AtLeast(1), ConfigType::Double, "0.5"),
+            vec!["Invalid value 0.5 for configuration k: Value must be at least 1"]
+        );
+        // ValidString compares case-sensitively.
+        assert_eq!(
+            check(
+                Validator::OneOf(&["none", "all"]),
+                ConfigType::String,
+                "ALL"
+            ),
+            vec!["Invalid value ALL for configuration k: String must be one of: none, all"]
+        );
+        assert_eq!(
+            check(Validator::ListOf(&["a", "b"]), ConfigType::List, "a, c"),
+            vec!["Invalid value c for configuration k: String must be one of: a, b"]
+        );
+        assert_eq!(
+            check(Validator::NonEmptyString, ConfigType::String, "  "),
+            vec!["Invalid value  for configuration k: String must be non-empty"]
+        );
+        let no_ctl = Validator::NonEmptyStringWithoutControlChars;
+        assert_eq!(
+            check(no_ctl.clone(), ConfigType::String, ""),
+            vec!["Invalid value  for configuration k: String may not be empty"]
+        );
+        assert_eq!(
+            check(no_ctl, ConfigType::String, "a\nb\u{7f}c"),
+            vec![
+                "Invalid value a\nb\u{7f}c for configuration k: String may not contain control sequences but had the following ASCII chars: 10, 127"
+            ]
+        );
+        assert!(
+            check(Validator::Regex, ConfigType::String, "a(")[0]
+                .starts_with("Invalid value a( for configuration k: Invalid regex: ")
+        );
+        assert_eq!(
+            check(
+                Validator::Custom(|_| Err("no".into())),
+                ConfigType::List,
+                "x,y"
+            ),
+            vec!["Invalid value [x, y] for configuration k: no"]
+        );
+        assert_eq!(
+            Validator::NonEmptyStringWithoutControlChars.describe(),
+            "non-empty string without ISO control characters"
+        );
+        assert_eq!(Validator::Between(0, 65535).describe(), "[0,...,65535]");
+    }
+
+    #[test]
+    fn recommended_values_come_from_the_recommender_not_the_validator() {
+        fn by_mode(p: &Props) -> Vec<String> {
+            match p.get("mode").map(String::as_str) {
+                Some("bulk") => vec!["b1".into()],
+                _ => Vec::new(),
+            }
+        }
+        let d = def()
+            .define(
+                ConfigKey::new("fixed", ConfigType::String)
+                    .default_value("x")
+                    .recommender(Recommender::Values(&["x", "y"])),
+            )
+            .define(
+                ConfigKey::new("dynamic", ConfigType::String)
+                    .default_null()
+                    .recommender(Recommender::Dynamic(by_mode)),
+            );
+        let infos = d.config_infos("X", &props(&[("topic", "t"), ("mode", "bulk")]));
+        // A ValidString recommends nothing, as in Kafka.
+        assert!(value_of(&infos, "mode").recommended_values.is_empty());
+        assert_eq!(value_of(&infos, "fixed").recommended_values, vec!["x", "y"]);
+        assert_eq!(value_of(&infos, "dynamic").recommended_values, vec!["b1"]);
+    }
+
+    #[test]
+    fn values_are_shown_parsed_as_kafka_shows_them() {
+        let d = ConfigDef::new()
+            .define(ConfigKey::new("list", ConfigType::List).default_value("a , b,c"))
+            .define(ConfigKey::new("int", ConfigType::Int).default_value("1"))
+            .define(ConfigKey::new("double", ConfigType::Double).default_value("1e-5"))
+            .define(ConfigKey::new("bool", ConfigType::Boolean).default_value("TRUE"))
+            .define(ConfigKey::new("pw", ConfigType::Password).default_value("s"))
+            .define(ConfigKey::new("str", ConfigType::String).default_value(""));
+        let defaults: Vec<Option<String>> =
+            d.describe().into_iter().map(|k| k.default_value).collect();
+        assert_eq!(
+            defaults,
+            vec![
+                Some("a,b,c".to_owned()),
+                Some("1".to_owned()),
+                Some("1.0E-5".to_owned()),
+                Some("true".to_owned()),
+                Some(HIDDEN.to_owned()),
+                Some(String::new()),
+            ]
+        );
+        let infos = d.config_infos(
+            "X",
+            &props(&[
+                ("list", "x,, y "),
+                ("int", " 7 "),
+                ("double", "2"),
+                ("bool", "False"),
+                ("str", "\u{1} s\t"),
+            ]),
+        );
+        let shown: Vec<Option<String>> = infos
+            .configs
+            .iter()
+            .map(|c| c.value.value.clone())
+            .collect();
+        assert_eq!(
+            shown,
+            vec![
+                Some("x,,y".to_owned()),
+                Some("7".to_owned()),
+                Some("2.0".to_owned()),
+                Some("false".to_owned()),
+                Some(HIDDEN.to_owned()),
+                // String.trim() strips control characters too.
+                Some("s".to_owned()),
+            ]
+        );
+    }
+
+    #[test]
+    fn parses_numbers_and_classes_as_java_does() {
+        let key = |ty| ConfigKey::new("k", ty);
+        assert_eq!(
+            key(ConfigType::Double).parse("1.5d"),
+            Ok(Parsed::Double(1.5))
+        );
+        assert_eq!(
+            key(ConfigType::Double).parse("+.5"),
+            Ok(Parsed::Double(0.5))
+        );
+        assert_eq!(
+            key(ConfigType::Double).parse("-Infinity"),
+            Ok(Parsed::Double(f64::NEG_INFINITY))
+        );
+        for bad in ["inf", "nan", "1_0", "", "0x10"] {
+            assert_eq!(
+                key(ConfigType::Double).parse(bad),
+                Err("Not a number of type DOUBLE".to_owned()),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            key(ConfigType::Short).parse("40000"),
+            Err("Not a number of type SHORT".to_owned())
+        );
+        assert_eq!(key(ConfigType::Int).parse("+3"), Ok(Parsed::Int(3)));
+        assert_eq!(
+            key(ConfigType::Class).parse(" "),
+            Err("Class   could not be found.".to_owned())
+        );
+        assert_eq!(
+            key(ConfigType::Password).parse(" p "),
+            Ok(Parsed::Password("p".to_owned()))
         );
     }
 }

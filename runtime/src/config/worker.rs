@@ -35,6 +35,93 @@ const CLIENT_PREFIXES: &[&str] = &[
 
 /// Declares every key the standalone worker understands.
 pub fn standalone_def() -> ConfigDef {
+    common_def().define(
+        ConfigKey::new(OFFSET_FILE, T::String)
+            .validator(Validator::NonEmptyString)
+            .importance(I::High)
+            .doc("File to store source connector offsets in."),
+    )
+}
+
+/// Declares every key the distributed worker understands (Kafka's `DistributedConfig`).
+pub fn distributed_def() -> ConfigDef {
+    let topic = |name: &str, doc: &str| {
+        ConfigKey::new(name, T::String)
+            .validator(Validator::NonEmptyString)
+            .importance(I::High)
+            .doc(doc)
+    };
+    let factor = |name: &str, what: &str| {
+        ConfigKey::new(name, T::Short)
+            .default_value("3")
+            .importance(I::Low)
+            .doc(format!("Replication factor used when creating the {what} storage topic; -1 uses the broker's default."))
+    };
+    let millis = |name: &str, default: &str, doc: &str| {
+        ConfigKey::new(name, T::Int)
+            .default_value(default)
+            .validator(Validator::AtLeast(0))
+            .importance(I::Medium)
+            .doc(doc)
+    };
+    common_def()
+        .define(
+            ConfigKey::new("group.id", T::String)
+                .validator(Validator::NonEmptyString)
+                .importance(I::High)
+                .doc("A unique string that identifies the Connect cluster group this worker belongs to."),
+        )
+        .define(topic("config.storage.topic", "The name of the Kafka topic where connector configurations are stored"))
+        .define(topic("offset.storage.topic", "The name of the Kafka topic where source connector offsets are stored"))
+        .define(topic("status.storage.topic", "The name of the Kafka topic where connector and task status are stored"))
+        .define(factor("config.storage.replication.factor", "configuration"))
+        .define(factor("offset.storage.replication.factor", "offset"))
+        .define(factor("status.storage.replication.factor", "status"))
+        .define(
+            ConfigKey::new("offset.storage.partitions", T::Int)
+                .default_value("25")
+                .importance(I::Low)
+                .doc("The number of partitions used when creating the offset storage topic; -1 uses the broker's default."),
+        )
+        .define(
+            ConfigKey::new("status.storage.partitions", T::Int)
+                .default_value("5")
+                .importance(I::Low)
+                .doc("The number of partitions used when creating the status storage topic; -1 uses the broker's default."),
+        )
+        .define(millis("session.timeout.ms", "10000", "The timeout used to detect worker failures."))
+        .define(millis("heartbeat.interval.ms", "3000", "The expected time between heartbeats to the group coordinator."))
+        .define(millis("rebalance.timeout.ms", "60000", "The maximum allowed time for each worker to join the group once a rebalance has begun."))
+        .define(millis(
+            "scheduled.rebalance.max.delay.ms",
+            "300000",
+            "The maximum delay that is scheduled in order to wait for the return of one or more departed workers before rebalancing and reassigning their connectors and tasks to the group.",
+        ))
+        .define(millis("worker.sync.timeout.ms", "3000", "How long to wait for this worker to catch up with the config log before it gives up its work and rejoins."))
+        .define(millis("worker.unsync.backoff.ms", "300000", "How long to wait before rejoining after failing to catch up with the config log."))
+        .define(
+            ConfigKey::new("connect.protocol", T::String)
+                .default_value("sessioned")
+                .validator(Validator::OneOf(&["eager", "compatible", "sessioned"]))
+                .importance(I::Low)
+                .doc("Compatibility mode for Kafka Connect Protocol"),
+        )
+        .define(ConfigKey::new("inter.worker.key.generation.algorithm", T::String).default_value("HmacSHA256").importance(I::Low).doc("The algorithm to use for generating internal request keys."))
+        .define(ConfigKey::new("inter.worker.key.size", T::Int).default_null().importance(I::Low).doc("The size of the key to use for signing internal requests, in bits."))
+        .define(ConfigKey::new("inter.worker.key.ttl.ms", T::Int).default_value("3600000").importance(I::Low).doc("The TTL of generated session keys used for internal request validation (in milliseconds)."))
+        .define(ConfigKey::new("inter.worker.signature.algorithm", T::String).default_value("HmacSHA256").importance(I::Low).doc("The algorithm used to sign internal requests."))
+        .define(ConfigKey::new("inter.worker.verification.algorithms", T::List).default_value("HmacSHA256").importance(I::Low).doc("A list of permitted algorithms for verifying internal requests."))
+        .define(
+            ConfigKey::new("exactly.once.source.support", T::String)
+                .default_value("disabled")
+                .validator(Validator::OneOf(&["disabled", "preparing", "enabled"]))
+                .importance(I::High)
+                .doc("Whether to enable exactly-once support for source connectors in the cluster. Ferry supports `disabled` only for now."),
+        )
+}
+
+/// The keys both kinds of worker understand.
+fn common_def() -> ConfigDef {
     ConfigDef::new()
         .define(
             ConfigKey::new(BOOTSTRAP_SERVERS, T::List)
@@ -59,12 +146,6 @@ pub fn standalone_def() -> ConfigDef {
                 .default_value("org.apache.kafka.connect.storage.SimpleHeaderConverter")
                 .importance(I::Low)
                 .doc("HeaderConverter class used to convert between Kafka Connect format and the serialized form that is written to Kafka."),
-        )
-        .define(
-            ConfigKey::new(OFFSET_FILE, T::String)
-                .validator(Validator::NonEmptyString)
-                .importance(I::High)
-                .doc("File to store source connector offsets in."),
         )
         .define(
             ConfigKey::new(OFFSET_FLUSH_INTERVAL, T::Long)
@@ -176,7 +257,15 @@ impl WorkerConfig {
     /// Parses and checks a standalone worker's settings; every error is reported at once.
     /// Unknown keys are logged as warnings.
     pub fn standalone(props: &Props) -> Result<Self> {
-        let def = standalone_def();
+        Self::parse(props, &standalone_def())
+    }
+
+    /// Parses and checks a distributed worker's settings; every error is reported at once.
+    pub fn distributed(props: &Props) -> Result<Self> {
+        Self::parse(props, &distributed_def())
+    }
+
+    fn parse(props: &Props, def: &ConfigDef) -> Result<Self> {
         let parsed = def.parse(props)?;
         for key in def.unknown_keys(props) {
             if !CLIENT_PREFIXES.iter().any(|p| key.starts_with(p)) && !is_client_key(key) {
@@ -213,7 +302,10 @@ impl WorkerConfig {
                 .string("value.converter")?
                 .unwrap_or_default()
                 .to_owned(),
-            offset_file: parsed.string(OFFSET_FILE)?.map(PathBuf::from),
+            offset_file: match def.key(OFFSET_FILE) {
+                Some(_) => parsed.string(OFFSET_FILE)?.map(PathBuf::from),
+                None => None,
+            },
             offset_flush_interval: millis(parsed.int(OFFSET_FLUSH_INTERVAL)?),
             offset_flush_timeout: millis(parsed.int(OFFSET_FLUSH_TIMEOUT)?),
             task_shutdown_timeout: millis(parsed.int("task.shutdown.graceful.timeout.ms")?),

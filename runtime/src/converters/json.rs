@@ -871,7 +871,7 @@ impl Encoder<'_> {
 
 /// `Double.toString` (JDK 19+): the shortest decimal that rounds to `v`, in plain notation
 /// for magnitudes in [10^-3, 10^7) and as `d.dddE±n` otherwise. `v` must be finite.
-pub(super) fn write_java_f64(out: &mut String, v: f64) {
+pub(crate) fn write_java_f64(out: &mut String, v: f64) {
     if v == 0.0 {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
@@ -880,7 +880,7 @@ pub(super) fn write_java_f64(out: &mut String, v: f64) {
 }
 
 /// `Float.toString` (JDK 19+), as [`write_java_f64`] with float precision.
-pub(super) fn write_java_f32(out: &mut String, v: f32) {
+pub(crate) fn write_java_f32(out: &mut String, v: f32) {
     if v == 0.0 {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
@@ -945,7 +945,7 @@ fn write_java_digits(out: &mut String, shortest: &str, two_digits: impl FnOnce()
 
 /// `BigDecimal.toString()`: plain when the scale is non-negative and the adjusted exponent is
 /// at least -6, otherwise scientific (`1.23E+5`, `1E-8`).
-pub(super) fn write_java_bigdecimal(out: &mut String, decimal: &BigDecimal) {
+pub(crate) fn write_java_bigdecimal(out: &mut String, decimal: &BigDecimal) {
     let (unscaled, scale) = decimal.as_bigint_and_exponent();
     let text = unscaled.to_string();
     let (negative, coefficient) = match text.strip_prefix('-') {
@@ -1126,7 +1126,7 @@ impl Decoder<'_> {
             schema.doc = Some(doc.to_string());
         }
         if let Some(Json::Obj(params)) = get("parameters") {
-            let mut parameters = BTreeMap::new();
+            let mut parameters = schema.parameters.take().unwrap_or_default();
             for (key, value) in &params.entries {
                 let Json::Str(value) = value else {
                     return Err(self.err(

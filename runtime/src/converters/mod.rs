@@ -9,6 +9,9 @@ pub use bytearray::ByteArrayConverter;
 pub use json::JsonConverter;
 pub use string::StringConverter;
 
+/// Java's `Double.toString`, `Float.toString` and `BigDecimal.toString`, for `Value`'s Display.
+pub(crate) use json::{write_java_bigdecimal, write_java_f32, write_java_f64};
+
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;

@@ -1,7 +1,7 @@
 //! Connect schemas: the types of Kafka Connect's `org.apache.kafka.connect.data.Schema`.
 
-use std::collections::BTreeMap;
 use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use super::value::Value;
@@ -94,6 +94,73 @@ pub struct Field {
     pub schema: SchemaRef,
 }
 
+/// Schema parameters in insertion order, as the `LinkedHashMap` of Kafka's `SchemaBuilder`
+/// keeps them (and the JSON converter writes them); equal, and hashed, regardless of order,
+/// as `Map.equals` compares them.
+#[derive(Debug, Clone, Default)]
+pub struct Parameters(Vec<(String, String)>);
+
+impl Parameters {
+    pub fn new() -> Self {
+        Parameters::default()
+    }
+
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    /// Sets a parameter; a key already set keeps its place (`LinkedHashMap.put`). Answers
+    /// the previous value.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.0.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => Some(std::mem::replace(v, value)),
+            None => {
+                self.0.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// The parameters in insertion order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl PartialEq for Parameters {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+}
+
+impl Eq for Parameters {}
+
+impl Hash for Parameters {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        let mut sorted: Vec<_> = self.iter().collect();
+        sorted.sort();
+        sorted.hash(state);
+    }
+}
+
+impl FromIterator<(String, String)> for Parameters {
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut p = Parameters::new();
+        for (k, v) in iter {
+            p.insert(k, v);
+        }
+        p
+    }
+}
+
 /// A Connect schema. Build one with [`SchemaBuilder`] or the constructors below.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Schema {
@@ -103,7 +170,7 @@ pub struct Schema {
     pub name: Option<String>,
     pub version: Option<i32>,
     pub doc: Option<String>,
-    pub parameters: Option<BTreeMap<String, String>>,
+    pub parameters: Option<Parameters>,
     /// Struct fields, in order (empty for other types).
     pub fields: Vec<Field>,
     /// Map key schema.
@@ -249,7 +316,7 @@ impl SchemaBuilder {
     pub fn parameter(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
         self.schema
             .parameters
-            .get_or_insert_with(BTreeMap::new)
+            .get_or_insert_with(Parameters::new)
             .insert(key.into(), value.into());
         self
     }
@@ -333,5 +400,48 @@ pub mod logical {
     /// `Decimal.schema(scale)`.
     pub fn decimal_schema(scale: i32) -> SchemaRef {
         decimal(scale).build()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::hash_map::DefaultHasher;
+    use std::hash::{Hash, Hasher};
+
+    use super::*;
+
+    #[test]
+    fn parameters_keep_insertion_order_and_compare_as_a_map() {
+        let schema = SchemaBuilder::string()
+            .parameter("z", "1")
+            .parameter("a", "2")
+            .parameter("z", "3")
+            .build();
+        let params = schema.parameters.clone().unwrap_or_default();
+        let listed: Vec<(&String, &String)> = params.iter().collect();
+        assert_eq!(
+            listed,
+            vec![
+                (&"z".to_owned(), &"3".to_owned()),
+                (&"a".to_owned(), &"2".to_owned())
+            ]
+        );
+        assert_eq!(params.get("a").map(String::as_str), Some("2"));
+        let reversed: Parameters = [("a", "2"), ("z", "3")]
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        assert_eq!(params, reversed);
+        let hash = |p: &Parameters| {
+            let mut h = DefaultHasher::new();
+            p.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&params), hash(&reversed));
+        let mut other = reversed.clone();
+        other.insert("a".into(), "9".into());
+        assert_ne!(params, other);
+        assert_eq!(params.len(), 2);
+        assert!(!params.is_empty());
     }
 }

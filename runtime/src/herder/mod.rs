@@ -4,12 +4,14 @@
 //! Mutations are serialised through one actor task (like Kafka Connect's herder thread);
 //! reads come from a shared snapshot, so a slow connector start never blocks a status call.
 
+mod distributed;
 mod error;
 mod offsets;
 mod runtime;
 mod standalone;
 mod views;
 
+pub use distributed::{DistributedHerder, DistributedSettings, parse_task_configs};
 pub use error::HerderError;
 pub use standalone::StandaloneHerder;
 
@@ -121,6 +123,26 @@ pub trait Herder: Send + Sync {
     async fn reset_offsets(&self, name: String) -> Result<Message, HerderError>;
     /// Stops every connector and task, committing what they finished.
     async fn shutdown(&self);
+
+    /// Internal (distributed mode): task configs computed by the worker running a
+    /// connector, for the leader to write.
+    async fn put_task_configs(&self, name: String, configs: Vec<Props>) -> Result<(), HerderError> {
+        let _ = configs;
+        Err(HerderError::NotFound(format!(
+            "Connector {name}: task configs are only accepted by distributed workers"
+        )))
+    }
+}
+
+tokio::task_local! {
+    /// Set while serving a request another worker forwarded (`?forward=false`).
+    pub static FORWARDED: bool;
+}
+
+/// Whether the current request was forwarded by another worker; such requests are
+/// never forwarded again, so two workers disagreeing about the leader cannot loop.
+pub fn is_forwarded() -> bool {
+    FORWARDED.try_with(|f| *f).unwrap_or(false)
 }
 
 /// A config patch: a `null` value removes the key.

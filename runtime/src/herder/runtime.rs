@@ -20,11 +20,17 @@ struct LocalConnector {
     target: TargetState,
 }
 
+/// A task running here, with the config it was started with.
+struct LocalTask {
+    handle: TaskHandle,
+    config: Props,
+}
+
 /// Connector instances and tasks of this worker.
 pub struct LocalRuntime {
     ctx: WorkerContext,
     connectors: BTreeMap<String, LocalConnector>,
-    tasks: BTreeMap<TaskId, TaskHandle>,
+    tasks: BTreeMap<TaskId, LocalTask>,
     /// Generation reported with states (the group generation in distributed mode).
     pub generation: i32,
 }
@@ -73,6 +79,42 @@ impl LocalRuntime {
             .ok_or_else(|| ConnectError::config("connector.class is not set"))?;
         let (plugin, factory) = self.ctx.registry.connector(class)?;
         Ok((plugin.class, factory))
+    }
+
+    /// The config a running connector was started with.
+    pub fn connector_config(&self, name: &str) -> Option<&Props> {
+        self.connectors.get(name).map(|c| &c.config)
+    }
+
+    /// The state a running connector was asked to be in.
+    pub fn connector_target(&self, name: &str) -> Option<TargetState> {
+        self.connectors.get(name).map(|c| c.target)
+    }
+
+    /// The config a running task was started with.
+    pub fn task_config(&self, id: &TaskId) -> Option<&Props> {
+        self.tasks.get(id).map(|t| &t.config)
+    }
+
+    /// Pauses or resumes one task.
+    pub fn set_task_target(&self, id: &TaskId, target: TargetState) {
+        if let Some(t) = self.tasks.get(id)
+            && t.handle.control.get() != target
+        {
+            t.handle.control.set(target);
+            let (from, to) = match target {
+                TargetState::Paused => (State::Running, State::Paused),
+                _ => (State::Paused, State::Running),
+            };
+            if self
+                .ctx
+                .status
+                .task(&id.connector, id.task)
+                .is_some_and(|s| s.state == from)
+            {
+                self.ctx.report(id, to, None);
+            }
+        }
     }
 
     pub fn has_connector(&self, name: &str) -> bool {
@@ -203,7 +245,13 @@ impl LocalRuntime {
             task_config.clone(),
             target,
         );
-        self.tasks.insert(id, handle);
+        self.tasks.insert(
+            id,
+            LocalTask {
+                handle,
+                config: task_config.clone(),
+            },
+        );
     }
 
     /// Stops tasks concurrently, each bounded by `task.shutdown.graceful.timeout.ms`.
@@ -212,6 +260,7 @@ impl LocalRuntime {
         let handles: Vec<TaskHandle> = ids
             .into_iter()
             .filter_map(|id| self.tasks.remove(&id))
+            .map(|t| t.handle)
             .collect();
         futures::future::join_all(handles.into_iter().map(|h| h.stop(timeout))).await;
     }
@@ -227,7 +276,7 @@ impl LocalRuntime {
             _ => (State::Paused, State::Running),
         };
         for (id, t) in self.tasks.iter().filter(|(id, _)| id.connector == name) {
-            t.control.set(target);
+            t.handle.control.set(target);
             if self
                 .ctx
                 .status

@@ -116,6 +116,7 @@ pub fn validate(
     let def = ctx.registry.connector_config_def(plugin);
     let mut infos = def.config_infos(plugin.class, config);
     cross_validate(factory.connector_type(), &mut infos);
+    crate::config::connector::enrich_with_worker(&mut infos, &ctx.config);
     // Converters named by the connector must exist and accept their settings.
     for (key, is_key) in [("key.converter", true), ("value.converter", false)] {
         if let Some(class) = config.get(key).filter(|c| !c.trim().is_empty()) {

@@ -26,7 +26,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(info, delete))
         .routes(routes!(config, put_config, patch_config))
         .routes(routes!(status))
-        .routes(routes!(tasks))
+        .routes(routes!(tasks, put_task_configs))
         .routes(routes!(task_status))
         .routes(routes!(restart_task))
         .routes(routes!(pause))
@@ -335,6 +335,35 @@ async fn status(
         )),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Internal, between workers of a distributed cluster: the task configs a connector's
+/// worker computed, for the leader to write to the config topic.
+#[utoipa::path(
+    post,
+    operation_id = "putConnectorTaskConfigs",
+    path = "/connectors/{name}/tasks",
+    tag = "internal",
+    params(("name" = String, Path, description = "The connector's name")),
+    request_body(content = Vec<BTreeMap<String, String>>, description = "One config per task"),
+    responses(
+        (status = 204, description = "Written"),
+        BadRequest,
+        NotFound,
+        Conflict,
+        UnsupportedMediaType,
+        ServerError
+    )
+)]
+async fn put_task_configs(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Json(body): Json<Vec<BTreeMap<String, String>>>,
+) -> Result<StatusCode, ApiError> {
+    state
+        .timed(state.herder.put_task_configs(name, body))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// The tasks' configs (secrets hidden).

@@ -73,7 +73,23 @@ pub fn app(state: AppState) -> Router {
     routes
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(axum::middleware::from_fn(forwarded_scope))
         .with_state(state)
+}
+
+/// Marks requests forwarded by another worker (`?forward=false`, as Kafka Connect does), so
+/// the herder answers them itself instead of forwarding them again.
+async fn forwarded_scope(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let forwarded = req
+        .uri()
+        .query()
+        .is_some_and(|q| q.split('&').any(|p| p == "forward=false"));
+    crate::herder::FORWARDED
+        .scope(forwarded, next.run(req))
+        .await
 }
 
 /// Looks up the Kafka cluster id in the background (the REST API answers at once),

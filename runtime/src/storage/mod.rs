@@ -3,6 +3,7 @@
 //! Standalone mode keeps offsets in a file and states in memory; distributed mode
 //! (a later step) keeps both in Kafka topics behind the same interfaces.
 
+pub mod kafka;
 pub mod offsets;
 pub mod status;
 

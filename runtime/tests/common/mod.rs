@@ -97,20 +97,65 @@ pub fn write_props(path: &Path, props: &[(String, String)]) {
     std::fs::write(path, text).unwrap();
 }
 
+/// Settings of a distributed worker of group `group` whose internal topics start with it.
+pub fn distributed_props(group: &str, port: u16) -> Vec<(String, String)> {
+    vec![
+        ("bootstrap.servers".into(), bootstrap()),
+        ("group.id".into(), group.into()),
+        ("config.storage.topic".into(), format!("{group}-configs")),
+        ("offset.storage.topic".into(), format!("{group}-offsets")),
+        ("status.storage.topic".into(), format!("{group}-status")),
+        ("config.storage.replication.factor".into(), "1".into()),
+        ("offset.storage.replication.factor".into(), "1".into()),
+        ("status.storage.replication.factor".into(), "1".into()),
+        ("offset.storage.partitions".into(), "3".into()),
+        ("status.storage.partitions".into(), "2".into()),
+        (
+            "key.converter".into(),
+            "org.apache.kafka.connect.json.JsonConverter".into(),
+        ),
+        (
+            "value.converter".into(),
+            "org.apache.kafka.connect.json.JsonConverter".into(),
+        ),
+        ("key.converter.schemas.enable".into(), "false".into()),
+        ("value.converter.schemas.enable".into(), "false".into()),
+        ("offset.flush.interval.ms".into(), "300".into()),
+        ("session.timeout.ms".into(), "6000".into()),
+        ("heartbeat.interval.ms".into(), "1000".into()),
+        ("scheduled.rebalance.max.delay.ms".into(), "0".into()),
+        ("listeners".into(), format!("http://127.0.0.1:{port}")),
+    ]
+}
+
 impl Worker {
+    /// Starts a distributed worker with `props` and waits until REST answers.
+    pub async fn start_distributed(dir: &Path, props: &[(String, String)]) -> Worker {
+        Self::spawn(dir, props, "distributed", &[]).await
+    }
+
     /// Starts a worker with `props` and connector config files, and waits until REST answers.
     pub async fn start(dir: &Path, props: &[(String, String)], connectors: &[PathBuf]) -> Worker {
+        Self::spawn(dir, props, "standalone", connectors).await
+    }
+
+    async fn spawn(
+        dir: &Path,
+        props: &[(String, String)],
+        mode: &str,
+        connectors: &[PathBuf],
+    ) -> Worker {
         let port = props
             .iter()
             .find(|(k, _)| k == "listeners")
             .and_then(|(_, v)| v.rsplit(':').next())
             .and_then(|p| p.parse().ok())
             .expect("listeners with a port");
-        let worker_file = dir.join("worker.properties");
+        let worker_file = dir.join(format!("worker-{port}.properties"));
         write_props(&worker_file, props);
         let log = dir.join(format!("worker-{}.log", unique("run")));
         let child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-            .arg("standalone")
+            .arg(mode)
             .arg(&worker_file)
             .args(connectors)
             .env("FERRY_LOG", "info,ferry_runtime=debug")

@@ -137,7 +137,11 @@ pub fn java_double(d: f64) -> String {
         None => ("", mantissa),
     };
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let digits = if digits.is_empty() { "0".to_owned() } else { digits };
+    let digits = if digits.is_empty() {
+        "0".to_owned()
+    } else {
+        digits
+    };
     let mut out = String::from(sign);
     if (-3..7).contains(&exp) {
         if exp >= 0 {

@@ -1,8 +1,10 @@
 //! A compacted Kafka topic used as a replicated log: Kafka Connect's `KafkaBasedLog`.
 //!
 //! Every worker reads the whole topic from the beginning with a consumer assigned to
-//! all partitions (no consumer group: each worker needs every record), applies each
-//! record through a callback, and keeps tailing it. Writes go through one producer.
+//! all partitions (it never joins a consumer group: each worker needs every record),
+//! applies each record through a callback, and keeps tailing it. Writes go through one
+//! producer. The consumer reads committed records only (librdkafka's default), as Kafka
+//! Connect does when exactly-once support writes the topics in transactions.
 //! Before a worker acts on what it read (joins the group, takes a leader decision,
 //! serves an offset), it calls [`KafkaBasedLog::read_to_end`]: fetch the end offsets,
 //! then wait until the callback has applied everything before them.
@@ -61,6 +63,10 @@ pub struct LogSettings {
     pub producer: Vec<(String, String)>,
     pub consumer: Vec<(String, String)>,
     pub client_id: String,
+    /// librdkafka only allows manual assignment with a group id. Like Kafka Connect,
+    /// the worker's group id is used (the consumer never joins or commits), so no
+    /// extra group ACL is needed.
+    pub group_id: String,
 }
 
 type Positions = BTreeMap<i32, i64>;
@@ -74,6 +80,8 @@ pub struct KafkaBasedLog {
     applied: watch::Receiver<Positions>,
     stop: watch::Sender<bool>,
     reader: Mutex<Option<JoinHandle<()>>>,
+    /// End offsets the initial read went to: records before them existed at start.
+    start_ends: BTreeMap<i32, i64>,
 }
 
 impl std::fmt::Debug for KafkaBasedLog {
@@ -104,8 +112,9 @@ fn producer_config(settings: &LogSettings) -> ClientConfig {
     c
 }
 
-/// Settings a log's consumer always gets: no group (every worker reads everything),
-/// nothing committed, start from the beginning, and end-of-partition events.
+/// Settings a log's consumer always gets: assigned every partition rather than joining
+/// a group (every worker reads everything), nothing committed, start from the
+/// beginning, and end-of-partition events.
 fn consumer_config(settings: &LogSettings) -> ClientConfig {
     let mut c = ClientConfig::new();
     for (k, v) in &settings.consumer {
@@ -117,6 +126,7 @@ fn consumer_config(settings: &LogSettings) -> ClientConfig {
         }
     }
     c.set("client.id", &settings.client_id)
+        .set("group.id", &settings.group_id)
         .set("enable.auto.commit", "false")
         .set("enable.auto.offset.store", "false")
         .set("auto.offset.reset", "earliest")
@@ -144,12 +154,12 @@ impl KafkaBasedLog {
     /// keeps tailing in a background task. The topic must exist (see `topics.rs`).
     pub async fn start(settings: LogSettings, handler: RecordHandler) -> Result<Self> {
         let topic = settings.topic.clone();
-        let producer: FutureProducer = producer_config(&settings)
-            .create()
-            .map_err(kafka(format!("could not create the producer for topic {topic}")))?;
-        let consumer: StreamConsumer = consumer_config(&settings)
-            .create()
-            .map_err(kafka(format!("could not create the consumer for topic {topic}")))?;
+        let producer: FutureProducer = producer_config(&settings).create().map_err(kafka(
+            format!("could not create the producer for topic {topic}"),
+        ))?;
+        let consumer: StreamConsumer = consumer_config(&settings).create().map_err(kafka(
+            format!("could not create the consumer for topic {topic}"),
+        ))?;
         let consumer = Arc::new(consumer);
 
         let (partitions, low) = {
@@ -179,7 +189,7 @@ impl KafkaBasedLog {
             applied_tx,
             stop_rx,
         ));
-        let log = KafkaBasedLog {
+        let mut log = KafkaBasedLog {
             topic,
             producer,
             consumer,
@@ -187,14 +197,22 @@ impl KafkaBasedLog {
             applied,
             stop,
             reader: Mutex::new(Some(reader)),
+            start_ends: BTreeMap::new(),
         };
-        log.read_to_end().await?;
+        let ends = log.end_offsets().await?;
+        log.wait_applied(&ends).await?;
+        log.start_ends = ends;
         tracing::info!(topic = %log.topic, partitions = log.partitions.len(), "finished reading KafkaBasedLog");
         Ok(log)
     }
 
     pub fn topic(&self) -> &str {
         &self.topic
+    }
+
+    /// The end offsets the initial read (in [`start`](Self::start)) went to.
+    pub fn start_end_offsets(&self) -> &BTreeMap<i32, i64> {
+        &self.start_ends
     }
 
     /// The number of partitions the topic had at start.
@@ -209,16 +227,16 @@ impl KafkaBasedLog {
         &self,
         key: &[u8],
         value: Option<&[u8]>,
-    ) -> impl std::future::Future<Output = Result<WriteAck>> + Send + 'static {
+    ) -> impl std::future::Future<Output = Result<WriteAck>> + Send + use<> {
         let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).key(key);
         if let Some(v) = value {
             record = record.payload(v);
         }
         let topic = self.topic.clone();
         let first = self.producer.send_result(record).map_err(|(e, _)| e);
-        // Only a full local queue is worth a retry; it is rare (librdkafka queues 100k
-        // messages) and then order is kept by retrying before anything else is queued
-        // by this caller.
+        // Only a full local queue is worth a retry. It needs 100k writes waiting for
+        // the broker, and only then can a write retried here land after one queued
+        // later; every other write is in the queue, in call order, when this returns.
         let retry = match &first {
             Err(KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)) => Some((
                 self.producer.clone(),
@@ -290,10 +308,20 @@ impl KafkaBasedLog {
     pub async fn end_offsets(&self) -> Result<BTreeMap<i32, i64>> {
         let consumer = self.consumer.clone();
         let topic = self.topic.clone();
+        let partitions = self.partitions.clone();
         blocking("fetching end offsets", move || {
+            let failed = || kafka(format!("could not fetch the end offsets of topic {topic}"));
+            // A ListOffsets for timestamp -1 (`Offset::End`) answers the end offset of
+            // every partition in one request per leader.
+            let mut query = TopicPartitionList::new();
+            for p in partitions {
+                query
+                    .add_partition_offset(&topic, p, Offset::End)
+                    .map_err(failed())?;
+            }
             let tpl = consumer
-                .offsets_for_timestamp(-1, REQUEST_TIMEOUT)
-                .map_err(kafka(format!("could not fetch the end offsets of topic {topic}")))?;
+                .offsets_for_times(query, REQUEST_TIMEOUT)
+                .map_err(failed())?;
             let mut ends = BTreeMap::new();
             for e in tpl.elements() {
                 if e.topic() != topic {

@@ -1,0 +1,1026 @@
+//! The distributed herder: workers sharing a `group.id` form one cluster through Kafka's
+//! group protocol; connector configs, task configs and target states live in the config
+//! topic, which every worker replays.
+//!
+//! - Reads are answered locally from the replayed config log and the status topic.
+//! - Writes are done by the group leader; other workers forward them to the leader's
+//!   advertised URL (`?forward=false` marks a forwarded request, which is never forwarded
+//!   again).
+//! - The member loop keeps this worker in the group (join, sync, heartbeat), applies its
+//!   assignment, and makes the local runtime match the config log: a connector's worker
+//!   computes its task configs and has the leader write them; tasks start once their
+//!   `commit-NAME` record is read.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use serde::de::DeserializeOwned;
+use serde_json::Value as Json;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use super::offsets::{alter_offsets, connector_offsets};
+use super::runtime::LocalRuntime;
+use super::views::{Snapshot, info_of, status_of, task_infos_of, task_status_of, validate};
+use super::{ConfigPatch, Created, Herder, HerderError, apply_patch, is_forwarded};
+use crate::cluster::assignor::{AssignorState, Desired, Member, RoundInfo};
+use crate::cluster::membership::{GroupMember, HeartbeatOutcome, MembershipConfig};
+use crate::cluster::protocol::{Assignment, TaskRef, WorkerMetadata};
+use crate::config::Props;
+use crate::config::connector::NAME;
+use crate::rest::api::{
+    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest, InitialState,
+    Message, TaskInfo, TaskState,
+};
+use crate::storage::State;
+use crate::storage::kafka::{ClusterConfigState, ConfigLog, RestartRequest};
+use crate::worker::{TargetState, TaskId, WorkerContext};
+
+/// How long config changes must be quiet before the leader rebalances, so a burst of
+/// new connectors causes one rebalance, not one each.
+const REBALANCE_DEBOUNCE: Duration = Duration::from_millis(200);
+/// The least time between two rebalances the leader starts itself.
+const REBALANCE_BACKOFF: Duration = Duration::from_secs(1);
+/// Backoff between failed attempts to join the group.
+const JOIN_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Settings of the distributed herder.
+#[derive(Debug, Clone)]
+pub struct DistributedSettings {
+    pub membership: MembershipConfig,
+    /// This worker's advertised REST URL (`http://host:port`).
+    pub url: String,
+    /// `scheduled.rebalance.max.delay.ms`.
+    pub max_delay: Duration,
+}
+
+/// Who leads the group, as of the last rebalance.
+#[derive(Debug, Clone, Default)]
+struct LeaderView {
+    leader_url: Option<String>,
+    is_leader: bool,
+}
+
+enum Command {
+    RestartTask(TaskId, oneshot::Sender<Result<(), HerderError>>),
+    Shutdown(oneshot::Sender<()>),
+}
+
+/// A handle on the distributed herder; cheap to clone.
+#[derive(Clone)]
+pub struct DistributedHerder {
+    ctx: WorkerContext,
+    config: Arc<ConfigLog>,
+    leader: Arc<RwLock<LeaderView>>,
+    tx: mpsc::UnboundedSender<Command>,
+    http: reqwest::Client,
+}
+
+impl DistributedHerder {
+    /// Starts the member loop; the worker joins its group in the background.
+    pub fn start(
+        ctx: WorkerContext,
+        config: Arc<ConfigLog>,
+        settings: DistributedSettings,
+    ) -> Result<Self, HerderError> {
+        let group = GroupMember::new(settings.membership.clone())
+            .map_err(|e| HerderError::BadRequest(e.to_string()))?;
+        let (tx, rx) = mpsc::unbounded_channel();
+        let leader = Arc::new(RwLock::new(LeaderView::default()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| HerderError::Internal(format!("could not build the HTTP client: {e}")))?;
+        let member = MemberLoop {
+            runtime: LocalRuntime::new(ctx.clone()),
+            ctx: ctx.clone(),
+            config: config.clone(),
+            group,
+            settings,
+            assignment: None,
+            assignor: AssignorState::default(),
+            leader: leader.clone(),
+            http: http.clone(),
+            need_rejoin: true,
+            rebalance_at: None,
+            last_rebalance: None,
+            desired_at_assignment: None,
+            generation: 0,
+        };
+        tokio::spawn(member.run(rx));
+        Ok(DistributedHerder {
+            ctx,
+            config,
+            leader,
+            tx,
+            http,
+        })
+    }
+
+    fn leader_view(&self) -> LeaderView {
+        match self.leader.read() {
+            Ok(l) => l.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+
+    /// Whether this worker does writes itself; otherwise they go to the leader.
+    fn lead(&self) -> Result<bool, HerderError> {
+        let view = self.leader_view();
+        if view.is_leader {
+            Ok(true)
+        } else if is_forwarded() || view.leader_url.is_none() {
+            Err(HerderError::Conflict(
+                "Cannot complete request because of a conflicting operation (e.g. worker rebalance)".into(),
+            ))
+        } else {
+            Ok(false)
+        }
+    }
+
+    /// Sends a request to the leader and maps its answer.
+    async fn forward<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> Result<Option<T>, HerderError> {
+        let base = self.leader_view().leader_url.ok_or_else(|| {
+            HerderError::Conflict(
+                "Cannot complete request because the leader is not known (worker rebalance)".into(),
+            )
+        })?;
+        forward_to(&self.http, &base, method, path, body).await
+    }
+
+    fn snapshot_of(&self, state: &ClusterConfigState, name: &str) -> Result<Snapshot, HerderError> {
+        let config = state
+            .connectors
+            .get(name)
+            .ok_or_else(|| HerderError::not_found_connector(name))?;
+        let tasks = state.task_configs.get(name).cloned().unwrap_or_default();
+        Snapshot::of(&self.ctx, config, tasks)
+            .ok_or_else(|| HerderError::Internal(format!("connector {name} has an unknown class")))
+    }
+
+    fn snapshot(&self, name: &str) -> Result<Snapshot, HerderError> {
+        self.snapshot_of(&self.config.snapshot(), name)
+    }
+
+    fn target_of(&self, name: &str) -> TargetState {
+        self.config
+            .snapshot()
+            .target_states
+            .get(name)
+            .copied()
+            .unwrap_or(TargetState::Started)
+    }
+
+    /// Writes a connector config on the leader and waits until it is read back.
+    async fn write_config(
+        &self,
+        name: &str,
+        mut config: Props,
+        allow_replace: bool,
+        initial: Option<TargetState>,
+    ) -> Result<Created<ConnectorInfo>, HerderError> {
+        self.config.read_to_end().await.map_err(internal)?;
+        let exists = self.config.snapshot().connectors.contains_key(name);
+        if exists && !allow_replace {
+            return Err(HerderError::Conflict(format!(
+                "Connector {name} already exists"
+            )));
+        }
+        config.insert(NAME.into(), name.to_owned());
+        let (_, _, infos) = validate(&self.ctx, &config)?;
+        if infos.error_count > 0 {
+            return Err(HerderError::InvalidConfig(Box::new(infos)));
+        }
+        self.config
+            .put_connector_config(name, &config, if exists { None } else { initial })
+            .await
+            .map_err(internal)?;
+        self.config.read_to_end().await.map_err(internal)?;
+        let s = self.snapshot(name)?;
+        Ok(Created {
+            created: !exists,
+            value: info_of(name, &s),
+        })
+    }
+
+    async fn set_target(&self, name: String, target: TargetState) -> Result<(), HerderError> {
+        let path = match target {
+            TargetState::Started => "resume",
+            TargetState::Paused => "pause",
+            TargetState::Stopped => "stop",
+        };
+        if !self.lead()? {
+            self.forward::<Json>(
+                reqwest::Method::PUT,
+                &format!("/connectors/{}/{path}", enc(&name)),
+                None,
+            )
+            .await?;
+            return Ok(());
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        self.snapshot(&name)?;
+        self.config
+            .put_target_state(&name, target)
+            .await
+            .map_err(internal)?;
+        if target == TargetState::Stopped {
+            // Stopped connectors have no tasks: this fences their tasks everywhere.
+            self.config
+                .put_task_configs(&name, &[])
+                .await
+                .map_err(internal)?;
+        }
+        self.config.read_to_end().await.map_err(internal)
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> HerderError {
+    HerderError::Internal(e.to_string())
+}
+
+/// Percent-encodes a connector name for a URL path.
+fn enc(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Sends a forwarded request (`?forward=false`) to another worker and maps its answer:
+/// a body for 2xx with content, `None` for 204, the same error class otherwise.
+async fn forward_to<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Json>,
+) -> Result<Option<T>, HerderError> {
+    let sep = if path.contains('?') { '&' } else { '?' };
+    let url = format!("{}{path}{sep}forward=false", base.trim_end_matches('/'));
+    let mut req = http.request(method, &url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.map_err(|e| {
+        HerderError::Conflict(format!(
+            "Could not forward the request to the leader at {base}: {e}"
+        ))
+    })?;
+    let status = resp.status();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| HerderError::Conflict(format!("Lost the leader's answer: {e}")))?;
+    if status.is_success() {
+        if text.trim().is_empty() {
+            return Ok(None);
+        }
+        return serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| HerderError::Internal(format!("unexpected answer from {base}: {e}")));
+    }
+    let message = serde_json::from_str::<Json>(&text)
+        .ok()
+        .and_then(|j| j.get("message").and_then(Json::as_str).map(str::to_owned))
+        .unwrap_or(text);
+    Err(match status.as_u16() {
+        400 => HerderError::BadRequest(message),
+        404 => HerderError::NotFound(message),
+        409 => HerderError::Conflict(message),
+        _ => HerderError::Internal(message),
+    })
+}
+
+#[async_trait]
+impl Herder for DistributedHerder {
+    fn context(&self) -> &WorkerContext {
+        &self.ctx
+    }
+
+    fn connectors(&self) -> Vec<String> {
+        self.config.snapshot().connectors.keys().cloned().collect()
+    }
+
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        Ok(info_of(name, &self.snapshot(name)?))
+    }
+
+    fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
+        Ok(self.snapshot(name)?.config)
+    }
+
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
+        Ok(status_of(&self.ctx, name, &self.snapshot(name)?))
+    }
+
+    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
+        task_status_of(&self.ctx, name, task, &self.snapshot(name)?)
+    }
+
+    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
+        Ok(task_infos_of(&self.ctx, name, &self.snapshot(name)?))
+    }
+
+    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        self.snapshot(name)?;
+        Ok(self.ctx.status.topics(name))
+    }
+
+    fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
+        self.snapshot(name)?;
+        self.ctx.status.reset_topics(name);
+        Ok(())
+    }
+
+    async fn create(
+        &self,
+        name: String,
+        config: Props,
+        initial: Option<TargetState>,
+    ) -> Result<ConnectorInfo, HerderError> {
+        if !self.lead()? {
+            let body = CreateConnectorRequest {
+                name: name.clone(),
+                config: config
+                    .into_iter()
+                    .map(|(k, v)| (k, Json::String(v)))
+                    .collect(),
+                initial_state: initial.map(|t| match t {
+                    TargetState::Started => InitialState::Running,
+                    TargetState::Paused => InitialState::Paused,
+                    TargetState::Stopped => InitialState::Stopped,
+                }),
+            };
+            let body = serde_json::to_value(body).map_err(internal)?;
+            return self
+                .forward(reqwest::Method::POST, "/connectors", Some(body))
+                .await?
+                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+        }
+        self.write_config(&name, config, false, initial)
+            .await
+            .map(|c| c.value)
+    }
+
+    async fn put_config(
+        &self,
+        name: String,
+        config: Props,
+    ) -> Result<Created<ConnectorInfo>, HerderError> {
+        if !self.lead()? {
+            let existed = self.config.snapshot().connectors.contains_key(&name);
+            let body = serde_json::to_value(&config).map_err(internal)?;
+            let info: ConnectorInfo = self
+                .forward(
+                    reqwest::Method::PUT,
+                    &format!("/connectors/{}/config", enc(&name)),
+                    Some(body),
+                )
+                .await?
+                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()))?;
+            return Ok(Created {
+                created: !existed,
+                value: info,
+            });
+        }
+        self.write_config(&name, config, true, None).await
+    }
+
+    async fn patch_config(
+        &self,
+        name: String,
+        patch: ConfigPatch,
+    ) -> Result<ConnectorInfo, HerderError> {
+        if !self.lead()? {
+            let body = serde_json::to_value(&patch).map_err(internal)?;
+            return self
+                .forward(
+                    reqwest::Method::PATCH,
+                    &format!("/connectors/{}/config", enc(&name)),
+                    Some(body),
+                )
+                .await?
+                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        let current = self.snapshot(&name)?.config;
+        let config = apply_patch(&current, &patch);
+        self.write_config(&name, config, true, None)
+            .await
+            .map(|c| c.value)
+    }
+
+    async fn delete(&self, name: String) -> Result<(), HerderError> {
+        if !self.lead()? {
+            self.forward::<Json>(
+                reqwest::Method::DELETE,
+                &format!("/connectors/{}", enc(&name)),
+                None,
+            )
+            .await?;
+            return Ok(());
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        self.snapshot(&name)?;
+        self.config
+            .remove_connector(&name)
+            .await
+            .map_err(internal)?;
+        self.config.read_to_end().await.map_err(internal)
+    }
+
+    async fn pause(&self, name: String) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Paused).await
+    }
+
+    async fn resume(&self, name: String) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Started).await
+    }
+
+    async fn stop(&self, name: String) -> Result<(), HerderError> {
+        self.set_target(name, TargetState::Stopped).await
+    }
+
+    async fn restart(
+        &self,
+        name: String,
+        include_tasks: bool,
+        only_failed: bool,
+    ) -> Result<Option<ConnectorStateInfo>, HerderError> {
+        if !self.lead()? {
+            let path = format!(
+                "/connectors/{}/restart?includeTasks={include_tasks}&onlyFailed={only_failed}",
+                enc(&name)
+            );
+            return self.forward(reqwest::Method::POST, &path, None).await;
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        let snapshot = self.snapshot(&name)?;
+        // The plan, as Kafka answers it: what will restart is shown RESTARTING.
+        let mut plan = status_of(&self.ctx, &name, &snapshot);
+        let failed = |s: State| s == State::Failed;
+        let restart_connector = !only_failed || failed(plan.connector.state);
+        if restart_connector {
+            plan.connector.state = State::Restarting;
+        }
+        if include_tasks {
+            for t in &mut plan.tasks {
+                if !only_failed || failed(t.state) {
+                    t.state = State::Restarting;
+                }
+            }
+        }
+        self.config
+            .put_restart_request(&name, include_tasks, only_failed)
+            .await
+            .map_err(internal)?;
+        Ok((include_tasks || only_failed).then_some(plan))
+    }
+
+    async fn restart_task(&self, name: String, task: u32) -> Result<(), HerderError> {
+        let snapshot = self.snapshot(&name)?;
+        if task as usize >= snapshot.task_configs.len() {
+            return Err(HerderError::NotFound(format!(
+                "Task {name}-{task} not found"
+            )));
+        }
+        // The worker running the task restarts it; its status names that worker.
+        let owner = self.ctx.status.task(&name, task).map(|s| s.worker_id);
+        if owner.as_deref() == Some(self.ctx.worker_id.as_str()) {
+            let (tx, rx) = oneshot::channel();
+            self.tx
+                .send(Command::RestartTask(
+                    TaskId {
+                        connector: name,
+                        task,
+                    },
+                    tx,
+                ))
+                .map_err(|_| HerderError::Internal("the herder has stopped".into()))?;
+            return rx
+                .await
+                .map_err(|_| HerderError::Internal("the herder dropped the request".into()))?;
+        }
+        match owner {
+            Some(worker) if !is_forwarded() => {
+                let path = format!("/connectors/{}/tasks/{task}/restart", enc(&name));
+                forward_to::<Json>(
+                    &self.http,
+                    &format!("http://{worker}"),
+                    reqwest::Method::POST,
+                    &path,
+                    None,
+                )
+                .await?;
+                Ok(())
+            }
+            _ => Err(HerderError::Conflict(format!(
+                "Cannot restart task {name}-{task}: it is not assigned to a worker right now"
+            ))),
+        }
+    }
+
+    async fn offsets(&self, name: String) -> Result<ConnectorOffsets, HerderError> {
+        let s = self.snapshot(&name)?;
+        connector_offsets(&self.ctx, &name, s.ty, &s.config).await
+    }
+
+    async fn alter_offsets(
+        &self,
+        name: String,
+        offsets: ConnectorOffsets,
+    ) -> Result<Message, HerderError> {
+        if !self.lead()? {
+            let body = serde_json::to_value(&offsets).map_err(internal)?;
+            return self
+                .forward(
+                    reqwest::Method::PATCH,
+                    &format!("/connectors/{}/offsets", enc(&name)),
+                    Some(body),
+                )
+                .await?
+                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+        }
+        self.offsets_change(name, Some(offsets)).await
+    }
+
+    async fn reset_offsets(&self, name: String) -> Result<Message, HerderError> {
+        if !self.lead()? {
+            return self
+                .forward(
+                    reqwest::Method::DELETE,
+                    &format!("/connectors/{}/offsets", enc(&name)),
+                    None,
+                )
+                .await?
+                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+        }
+        self.offsets_change(name, None).await
+    }
+
+    async fn put_task_configs(&self, name: String, configs: Vec<Props>) -> Result<(), HerderError> {
+        if !self.lead()? {
+            let body = serde_json::to_value(&configs).map_err(internal)?;
+            self.forward::<Json>(
+                reqwest::Method::POST,
+                &format!("/connectors/{}/tasks", enc(&name)),
+                Some(body),
+            )
+            .await?;
+            return Ok(());
+        }
+        self.config.read_to_end().await.map_err(internal)?;
+        self.snapshot(&name)?;
+        self.config
+            .put_task_configs(&name, &configs)
+            .await
+            .map_err(internal)
+    }
+
+    async fn shutdown(&self) {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Shutdown(tx)).is_ok() {
+            let _ = rx.await;
+        }
+    }
+}
+
+impl DistributedHerder {
+    async fn offsets_change(
+        &self,
+        name: String,
+        offsets: Option<ConnectorOffsets>,
+    ) -> Result<Message, HerderError> {
+        self.config.read_to_end().await.map_err(internal)?;
+        let s = self.snapshot(&name)?;
+        if self.target_of(&name) != TargetState::Stopped || !s.task_configs.is_empty() {
+            return Err(HerderError::BadRequest(format!(
+                "Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"
+            )));
+        }
+        alter_offsets(&self.ctx, &name, s.ty, offsets).await
+    }
+}
+
+/// The member side: group membership, the assignment, and the local runtime.
+struct MemberLoop {
+    ctx: WorkerContext,
+    config: Arc<ConfigLog>,
+    group: GroupMember,
+    settings: DistributedSettings,
+    runtime: LocalRuntime,
+    /// The current assignment; `None` before the first rebalance.
+    assignment: Option<Assignment>,
+    assignor: AssignorState,
+    leader: Arc<RwLock<LeaderView>>,
+    http: reqwest::Client,
+    need_rejoin: bool,
+    /// When a scheduled rebalance is due (departed workers' delay, or a leader's debounce).
+    rebalance_at: Option<Instant>,
+    last_rebalance: Option<Instant>,
+    /// The work that existed when the leader last assigned.
+    desired_at_assignment: Option<(BTreeSet<String>, BTreeSet<TaskRef>)>,
+    generation: i32,
+}
+
+fn desired_of(state: &ClusterConfigState) -> Desired {
+    let mut d = Desired::default();
+    for name in state.connectors.keys() {
+        d.connectors.insert(name.clone());
+        for i in 0..state.task_configs.get(name).map_or(0, Vec::len) {
+            d.tasks.insert(TaskRef::new(name.clone(), i as u32));
+        }
+    }
+    d
+}
+
+impl MemberLoop {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+        let mut config_rx: watch::Receiver<i64> = self.config.offsets();
+        let mut restarts: mpsc::UnboundedReceiver<RestartRequest> =
+            match self.config.take_restart_requests() {
+                Some(r) => r,
+                None => {
+                    tracing::error!("restart requests are already taken by another herder");
+                    mpsc::unbounded_channel().1
+                }
+            };
+        loop {
+            if self.need_rejoin {
+                if let Err(e) = self.rebalance().await {
+                    tracing::warn!(error = %e, "rebalance failed; retrying");
+                    tokio::time::sleep(JOIN_BACKOFF).await;
+                    continue;
+                }
+            }
+            let heartbeat_at = self
+                .group
+                .next_heartbeat()
+                .unwrap_or_else(|| Instant::now() + self.settings.membership.heartbeat_interval);
+            let rebalance_at = self.rebalance_at;
+            tokio::select! {
+                () = tokio::time::sleep_until(heartbeat_at.into()) => {
+                    match self.group.heartbeat().await {
+                        Ok(HeartbeatOutcome::Ok) => {}
+                        Ok(HeartbeatOutcome::RebalanceNeeded(cause)) => {
+                            tracing::info!(%cause, "rebalance needed");
+                            self.need_rejoin = true;
+                        }
+                        Ok(HeartbeatOutcome::CoordinatorMoved) => {}
+                        Err(e) => {
+                            tracing::warn!(error = %e, "heartbeat failed");
+                            if !e.is_retriable() {
+                                self.need_rejoin = true;
+                            }
+                        }
+                    }
+                }
+                changed = config_rx.changed() => {
+                    if changed.is_err() {
+                        tracing::error!("the config log stopped; leaving the group");
+                        break;
+                    }
+                    self.reconcile().await;
+                    self.check_work_changed();
+                }
+                Some(req) = restarts.recv() => self.handle_restart(req).await,
+                () = async {
+                    match rebalance_at {
+                        Some(at) => tokio::time::sleep_until(at.into()).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.rebalance_at = None;
+                    self.need_rejoin = true;
+                }
+                cmd = rx.recv() => match cmd {
+                    Some(Command::RestartTask(id, reply)) => {
+                        let r = self.restart_task(&id).await;
+                        let _ = reply.send(r);
+                    }
+                    Some(Command::Shutdown(reply)) => {
+                        self.runtime.shutdown().await;
+                        let _ = self.group.leave().await;
+                        let _ = reply.send(());
+                        break;
+                    }
+                    None => break,
+                },
+            }
+        }
+    }
+
+    /// Joins the group, computes assignments when leading, and applies this worker's.
+    async fn rebalance(&mut self) -> Result<(), HerderError> {
+        self.config.read_to_end().await.map_err(internal)?;
+        let state = self.config.snapshot();
+        let metadata = WorkerMetadata {
+            url: self.settings.url.clone(),
+            config_offset: state.offset,
+            allocation: self.assignment.clone(),
+        };
+        let join = self.group.join(&metadata).await.map_err(internal)?;
+        let assignments: Vec<(String, Assignment)> = if join.is_leader() {
+            // The leader must have read at least as far as any member.
+            if join
+                .members
+                .iter()
+                .any(|(_, m)| m.config_offset > state.offset)
+            {
+                self.config.read_to_end().await.map_err(internal)?;
+            }
+            let state = self.config.snapshot();
+            let members: Vec<Member> = join
+                .members
+                .iter()
+                .map(|(id, m)| Member {
+                    member_id: id.clone(),
+                    allocation: m.allocation.clone(),
+                })
+                .collect();
+            let desired = desired_of(&state);
+            let round = RoundInfo {
+                protocol: join.protocol,
+                leader_id: join.leader_id.clone(),
+                leader_url: self.settings.url.clone(),
+                config_offset: state.offset,
+                max_delay: self.settings.max_delay,
+            };
+            let out = self
+                .assignor
+                .assign(&members, &desired, &round, Instant::now());
+            self.desired_at_assignment = Some((desired.connectors, desired.tasks));
+            out.into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        let mine = self.group.sync(&assignments).await.map_err(internal)?;
+        self.generation = join.generation_id;
+        self.runtime.generation = join.generation_id;
+        self.last_rebalance = Some(Instant::now());
+        if let Ok(mut l) = self.leader.write() {
+            l.leader_url = Some(mine.leader_url.clone());
+            l.is_leader = join.is_leader();
+        }
+        // Read up to what the leader assigned from before taking the work.
+        if mine.config_offset > self.config.snapshot().offset {
+            self.config.read_to_end().await.map_err(internal)?;
+        }
+        tracing::info!(
+            generation = join.generation_id,
+            leader = %mine.leader_url,
+            connectors = ?mine.connectors,
+            tasks = mine.tasks.len(),
+            revoked_connectors = ?mine.revoked_connectors,
+            revoked_tasks = mine.revoked_tasks.len(),
+            "joined group"
+        );
+        let revoked = !mine.revoked_connectors.is_empty() || !mine.revoked_tasks.is_empty();
+        self.rebalance_at = (mine.delay_ms > 0).then(|| {
+            Instant::now() + Duration::from_millis(u64::try_from(mine.delay_ms).unwrap_or(0))
+        });
+        self.assignment = Some(mine);
+        self.reconcile().await;
+        // Revoked work has stopped: rejoin so the leader can hand it out.
+        self.need_rejoin = revoked;
+        Ok(())
+    }
+
+    /// Leader: a change in the set of connectors or tasks calls for a (debounced) rebalance.
+    fn check_work_changed(&mut self) {
+        let leads = self.leader.read().map(|l| l.is_leader).unwrap_or(false);
+        if !leads {
+            return;
+        }
+        let desired = desired_of(&self.config.snapshot());
+        let now = (desired.connectors, desired.tasks);
+        if self.desired_at_assignment.as_ref() != Some(&now) {
+            let earliest = self
+                .last_rebalance
+                .map_or(Instant::now(), |t| t + REBALANCE_BACKOFF);
+            let at = (Instant::now() + REBALANCE_DEBOUNCE).max(earliest);
+            self.rebalance_at = Some(
+                self.rebalance_at
+                    .map_or(at, |r| r.min(at).max(Instant::now() + REBALANCE_DEBOUNCE)),
+            );
+        }
+    }
+
+    /// Makes the local runtime match the assignment and the config log.
+    async fn reconcile(&mut self) {
+        let Some(assignment) = self.assignment.clone() else {
+            return;
+        };
+        let state = self.config.snapshot();
+        let assigned: BTreeSet<&String> = assignment.connectors.iter().collect();
+        // Connectors no longer ours or no longer existing.
+        for name in self.runtime.connector_names() {
+            if !assigned.contains(&name) || !state.connectors.contains_key(&name) {
+                self.runtime.stop_connector(&name).await;
+            }
+        }
+        // Tasks no longer ours, no longer existing, or stopped.
+        let assigned_tasks: BTreeSet<TaskId> =
+            assignment.tasks.iter().cloned().map(Into::into).collect();
+        let gone: Vec<TaskId> = self
+            .runtime
+            .task_ids()
+            .into_iter()
+            .filter(|id| {
+                !assigned_tasks.contains(id)
+                    || state
+                        .task_configs
+                        .get(&id.connector)
+                        .is_none_or(|t| t.len() <= id.task as usize)
+                    || state.target_states.get(&id.connector) == Some(&TargetState::Stopped)
+            })
+            .collect();
+        self.runtime.stop_tasks(gone).await;
+
+        for name in &assignment.connectors {
+            let Some(config) = state.connectors.get(name) else {
+                continue;
+            };
+            let target = state
+                .target_states
+                .get(name)
+                .copied()
+                .unwrap_or(TargetState::Started);
+            let running = self.runtime.has_connector(name);
+            let changed = self.runtime.connector_config(name) != Some(config);
+            if target == TargetState::Stopped {
+                if running
+                    || self
+                        .ctx
+                        .status
+                        .connector(name)
+                        .is_none_or(|s| s.state != State::Stopped)
+                {
+                    self.runtime
+                        .start_connector(name, config, TargetState::Stopped)
+                        .await;
+                }
+                continue;
+            }
+            if !running || changed {
+                if self.runtime.start_connector(name, config, target).await {
+                    self.publish_task_configs(name, &state).await;
+                }
+            } else if self.runtime.connector_target(name) != Some(target) {
+                self.runtime.set_paused(name, target);
+                if target == TargetState::Started {
+                    self.publish_task_configs(name, &state).await;
+                }
+            }
+        }
+
+        for task in &assignment.tasks {
+            let id: TaskId = task.clone().into();
+            let (Some(connector), Some(task_config)) = (
+                state.connectors.get(&id.connector),
+                state
+                    .task_configs
+                    .get(&id.connector)
+                    .and_then(|t| t.get(id.task as usize)),
+            ) else {
+                continue;
+            };
+            let target = state
+                .target_states
+                .get(&id.connector)
+                .copied()
+                .unwrap_or(TargetState::Started);
+            if target == TargetState::Stopped {
+                continue;
+            }
+            match self.runtime.task_config(&id) {
+                Some(current) if current == task_config => {
+                    self.runtime.set_task_target(&id, target);
+                }
+                _ => {
+                    self.runtime
+                        .start_task(id, connector, task_config, target)
+                        .await
+                }
+            }
+        }
+    }
+
+    /// Computes a connector's task configs here and has the leader write them if they changed.
+    async fn publish_task_configs(&mut self, name: &str, state: &ClusterConfigState) {
+        let Some(configs) = self.runtime.task_configs(name) else {
+            return;
+        };
+        if state.task_configs.get(name) == Some(&configs) {
+            return;
+        }
+        let leads = self.leader.read().map(|l| l.is_leader).unwrap_or(false);
+        let result = if leads {
+            self.config
+                .put_task_configs(name, &configs)
+                .await
+                .map_err(internal)
+        } else {
+            let base = self.leader.read().ok().and_then(|l| l.leader_url.clone());
+            match base {
+                Some(base) => {
+                    let body = serde_json::to_value(&configs).unwrap_or(Json::Null);
+                    forward_to::<Json>(
+                        &self.http,
+                        &base,
+                        reqwest::Method::POST,
+                        &format!("/connectors/{}/tasks", enc(name)),
+                        Some(body),
+                    )
+                    .await
+                    .map(|_| ())
+                }
+                None => Err(HerderError::Conflict("no leader".into())),
+            }
+        };
+        if let Err(e) = result {
+            // The next config change or rebalance tries again.
+            tracing::warn!(connector = name, error = %e, "could not publish task configs");
+        }
+    }
+
+    async fn handle_restart(&mut self, req: RestartRequest) {
+        let state = self.config.snapshot();
+        let Some(config) = state.connectors.get(&req.connector).cloned() else {
+            return;
+        };
+        let target = state
+            .target_states
+            .get(&req.connector)
+            .copied()
+            .unwrap_or(TargetState::Started);
+        let failed =
+            |s: Option<crate::storage::TaskStatus>| s.is_some_and(|s| s.state == State::Failed);
+        let owned = self.owns_connector(&req.connector);
+        let wanted = !req.only_failed || failed(self.ctx.status.connector(&req.connector));
+        if owned
+            && wanted
+            && self
+                .runtime
+                .start_connector(&req.connector, &config, target)
+                .await
+            && target != TargetState::Stopped
+        {
+            self.publish_task_configs(&req.connector, &state).await;
+        }
+        if req.include_tasks {
+            let mine: Vec<TaskId> = self.runtime.tasks_of(&req.connector);
+            for id in mine {
+                if !req.only_failed || failed(self.ctx.status.task(&id.connector, id.task)) {
+                    let _ = self.restart_task(&id).await;
+                }
+            }
+        }
+    }
+
+    fn owns_connector(&self, name: &str) -> bool {
+        self.assignment
+            .as_ref()
+            .is_some_and(|a| a.connectors.iter().any(|c| c == name))
+    }
+
+    async fn restart_task(&mut self, id: &TaskId) -> Result<(), HerderError> {
+        let state = self.config.snapshot();
+        let connector = state
+            .connectors
+            .get(&id.connector)
+            .ok_or_else(|| HerderError::not_found_connector(&id.connector))?;
+        let task_config = state
+            .task_configs
+            .get(&id.connector)
+            .and_then(|t| t.get(id.task as usize))
+            .ok_or_else(|| HerderError::NotFound(format!("Task {id} not found")))?;
+        let target = state
+            .target_states
+            .get(&id.connector)
+            .copied()
+            .unwrap_or(TargetState::Started);
+        self.runtime
+            .start_task(id.clone(), connector, task_config, target)
+            .await;
+        Ok(())
+    }
+}
+
+/// Parses a JSON array of task configs (the internal `POST /connectors/{name}/tasks` body).
+pub fn parse_task_configs(body: Json) -> Result<Vec<Props>, HerderError> {
+    serde_json::from_value::<Vec<BTreeMap<String, String>>>(body).map_err(|e| {
+        HerderError::BadRequest(format!("task configs must be a list of string maps: {e}"))
+    })
+}

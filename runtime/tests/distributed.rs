@@ -1,0 +1,217 @@
+//! Distributed workers against the real broker: three workers of one group share
+//! connectors, answer every request the same way, and take over a killed worker's tasks.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use common::*;
+use serde_json::{Value, json};
+
+fn append(path: &Path, lines: impl IntoIterator<Item = String>) {
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    for l in lines {
+        writeln!(f, "{l}").unwrap();
+    }
+    f.sync_all().unwrap();
+}
+
+async fn cluster(dir: &Path, group: &str, n: usize) -> Vec<Worker> {
+    let mut workers = Vec::new();
+    for _ in 0..n {
+        let port = free_port();
+        workers.push(Worker::start_distributed(dir, &distributed_props(group, port)).await);
+    }
+    workers
+}
+
+/// Waits until every worker reports the same status for `name`, with `tasks` tasks in `state`.
+async fn wait_everywhere(workers: &[Worker], name: &str, state: &str, tasks: usize) -> Value {
+    let mut last = Value::Null;
+    for w in workers {
+        last = w.wait_state(name, state, tasks).await;
+    }
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_workers_share_connectors_and_answer_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-dist");
+    let workers = cluster(dir.path(), &group, 3).await;
+    let topic = unique("dist-topic");
+    let input = dir.path().join("in.txt");
+    let output = dir.path().join("out.txt");
+    append(&input, (0..100).map(|i| format!("line-{i}")));
+
+    // Create through worker 0 and 1, read back through the others.
+    let (code, body, _) = workers[0]
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "src", "config": {"connector.class": "FileStreamSource", "file": input.to_str().unwrap(), "topic": topic}})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    assert_eq!(body["name"], "src");
+    let (code, body, _) = workers[1]
+        .call(
+            "PUT",
+            "/connectors/sink/config",
+            Some(json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic, "tasks.max": "2"})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let (code, _, _) = workers[2]
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "src", "config": {"connector.class": "FileStreamSource", "file": "x", "topic": "y"}})),
+        )
+        .await;
+    assert_eq!(code, 409);
+
+    wait_everywhere(&workers, "src", "RUNNING", 1).await;
+    wait_everywhere(&workers, "sink", "RUNNING", 2).await;
+    for w in &workers {
+        assert_eq!(w.get("/connectors").await, json!(["sink", "src"]));
+        assert_eq!(w.get("/connectors/sink/config").await["tasks.max"], "2");
+    }
+    // The data flows.
+    wait_for("100 lines in the sink", Duration::from_secs(60), || async {
+        (lines(&output).len() >= 100).then_some(())
+    })
+    .await;
+    let got: BTreeSet<String> = lines(&output).into_iter().collect();
+    assert_eq!(got, (0..100).map(|i| format!("line-{i}")).collect());
+
+    // Work is spread: not every task on one worker.
+    let status = workers[2].get("/connectors/sink/status").await;
+    let owners: BTreeSet<&str> = status["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["worker_id"].as_str().unwrap())
+        .collect();
+    assert!(!owners.is_empty());
+
+    // Lower tasks.max through another worker; every worker sees one task.
+    let (code, body, _) = workers[2]
+        .call(
+            "PATCH",
+            "/connectors/sink/config",
+            Some(json!({"tasks.max": "1"})),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    wait_everywhere(&workers, "sink", "RUNNING", 1).await;
+
+    // Pause, resume, stop, restart through non-leaders.
+    for (i, (method, path, code, state, tasks)) in [
+        ("PUT", "/connectors/src/pause", 202, "PAUSED", 1),
+        ("PUT", "/connectors/src/resume", 202, "RUNNING", 1),
+        ("PUT", "/connectors/src/stop", 202, "STOPPED", 0),
+        ("PUT", "/connectors/src/resume", 202, "RUNNING", 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let w = &workers[i % 3];
+        let (got, body, _) = w.call(method, path, None).await;
+        assert!(
+            got == code || (path.ends_with("/stop") && got == 204),
+            "{method} {path}: {got} {body}"
+        );
+        wait_everywhere(&workers, "src", state, tasks).await;
+    }
+    let (code, plan, _) = workers[1]
+        .call("POST", "/connectors/src/restart?includeTasks=true", None)
+        .await;
+    assert_eq!(code, 202, "{plan}");
+    assert_eq!(plan["connector"]["state"], "RESTARTING");
+    wait_everywhere(&workers, "src", "RUNNING", 1).await;
+    let (code, _, _) = workers[2]
+        .call("POST", "/connectors/src/tasks/0/restart", None)
+        .await;
+    assert_eq!(code, 204);
+
+    // Delete through one worker; gone everywhere.
+    let (code, _, _) = workers[1].call("DELETE", "/connectors/sink", None).await;
+    assert_eq!(code, 204);
+    for w in &workers {
+        wait_for("the sink to be gone", Duration::from_secs(30), || async {
+            let (code, _, _) = w.call("GET", "/connectors/sink", None).await;
+            (code == 404).then_some(())
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_workers_tasks_move_to_the_survivors() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-kill");
+    let mut workers = cluster(dir.path(), &group, 3).await;
+    let topic = unique("kill-topic");
+    let output = dir.path().join("out.txt");
+    let (code, body, _) = workers[0]
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": "sink", "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic, "tasks.max": "3"}})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let status = wait_everywhere(&workers, "sink", "RUNNING", 3).await;
+    let victim_id = status["tasks"][0]["worker_id"].as_str().unwrap().to_owned();
+    let victim = workers
+        .iter()
+        .position(|w| victim_id.ends_with(&format!(":{}", w.port)))
+        .unwrap();
+    workers[victim].kill9();
+    let survivors: Vec<Worker> = workers
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| *i != victim)
+        .map(|(_, w)| w)
+        .collect();
+    // With scheduled.rebalance.max.delay.ms=0 the survivors take over once the session times out.
+    wait_for(
+        "the tasks to run on the survivors",
+        Duration::from_secs(60),
+        || async {
+            let (code, s, _) = survivors[0]
+                .call("GET", "/connectors/sink/status", None)
+                .await;
+            let moved = code == 200
+                && s["tasks"].as_array().is_some_and(|t| {
+                    t.len() == 3
+                        && t.iter().all(|t| {
+                            t["state"] == "RUNNING" && t["worker_id"] != victim_id.as_str()
+                        })
+                });
+            moved.then_some(())
+        },
+    )
+    .await;
+    produce(&topic, &[b"\"after the kill\""]);
+    wait_for(
+        "the record after the kill",
+        Duration::from_secs(60),
+        || async {
+            lines(&output)
+                .contains(&"after the kill".to_owned())
+                .then_some(())
+        },
+    )
+    .await;
+}
