@@ -7,7 +7,7 @@
 //!   state Connect was in, and write the same bytes for the same content;
 //! - round trips against the real broker started by `e2e/services up kafka`
 //!   (KAFKA_BOOTSTRAP_SERVERS), including a live check against a running Java
-//!   distributed worker when KAFKA_CONNECT_DISTRIBUTED_URL is set.
+//!   distributed worker (KAFKA_CONNECT_DISTRIBUTED_URL, `e2e/services up kafka-connect-distributed`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -1190,12 +1190,9 @@ async fn java_status(client: &reqwest::Client, url: &str, name: &str) -> Option<
 /// Ferry writes: connector configs, target states and offsets.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn live_java_connect_and_ferry_share_the_topics() {
-    let Some(java) = java_connect() else {
-        eprintln!(
-            "skipped: KAFKA_CONNECT_DISTRIBUTED_URL is not set (run `e2e/services up kafka-connect-distributed && eval \"$(e2e/services env)\"`)"
-        );
-        return;
-    };
+    let java = java_connect().expect(
+        "KAFKA_CONNECT_DISTRIBUTED_URL is not set: run `e2e/services up kafka-connect-distributed && eval \"$(e2e/services env)\"` (e2e/test does)",
+    );
     let client = reqwest::Client::new();
     let url = java.url.trim_end_matches('/').to_owned();
     let dir = tempfile::tempdir().unwrap();

@@ -237,6 +237,7 @@ impl LocalRuntime {
                 return;
             }
         };
+        tracing::info!(task = %id, "starting task");
         let handle = worker::start_task(
             &self.ctx,
             factory,

@@ -69,7 +69,12 @@ fn consumer(ctx: &WorkerContext, id: &TaskId, connector: &Props) -> Result<SinkC
         .set("enable.partition.eof", "false")
         // librdkafka prefetches up to 64 MiB per partition by default; memory should stay
         // small and bounded whatever the backlog (overridable with consumer.* settings).
-        .set("queued.max.messages.kbytes", "8192");
+        .set("queued.max.messages.kbytes", "8192")
+        // Each queued message costs a few hundred bytes beyond its payload: 100,000 of them
+        // (librdkafka's default) is ~40 MiB. With a smaller queue the fetcher must top it up
+        // promptly instead of after its default one-second backoff.
+        .set("queued.min.messages", "10000")
+        .set("fetch.queue.backoff.ms", "10");
     for (k, v) in ctx.config.consumer_settings() {
         cfg.set(k, v);
     }

@@ -86,6 +86,9 @@ fn producer(
         .set("linger.ms", "5")
         // Java's buffer.memory default (32 MiB) instead of librdkafka's 1 GiB.
         .set("queue.buffering.max.kbytes", "32768")
+        // Each queued message costs a few hundred bytes beyond its payload; librdkafka's
+        // default of 100,000 queued messages alone would be ~30 MiB.
+        .set("queue.buffering.max.messages", "20000")
         .set("client.id", format!("connector-producer-{id}"));
     for (k, v) in ctx.config.producer_settings() {
         cfg.set(k, v);
