@@ -567,12 +567,7 @@ pub fn common_def(ty: ConnectorType) -> ConfigDef {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::props;
 
     fn worker(extra: &[(&str, &str)]) -> WorkerConfig {
         let mut p = props(&[(super::super::worker::OFFSET_FILE, "/tmp/offsets")]);

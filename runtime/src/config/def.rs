@@ -845,12 +845,7 @@ mod tests {
             .define(ConfigKey::new("topics", ConfigType::List).default_value(""))
     }
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn returns_every_error_at_once() {

@@ -11,3 +11,12 @@ pub use def::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Valida
 
 /// Raw string settings, as read from a properties file or a REST body.
 pub type Props = std::collections::BTreeMap<String, String>;
+
+/// Settings from `(key, value)` pairs, for tests.
+#[cfg(test)]
+pub(crate) fn props(pairs: &[(&str, &str)]) -> Props {
+    pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}

@@ -456,12 +456,7 @@ fn jaas_option(jaas: &str, name: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn standalone_defaults_and_listener() {

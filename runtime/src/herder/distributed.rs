@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
-use super::views::{Snapshot, info_of, status_of, task_infos_of, task_status_of, validate};
+use super::views::{Snapshot, info_of, status_of, validate};
 use super::{ConfigPatch, Created, Herder, HerderError, apply_patch, is_forwarded};
 use crate::cluster::assignor::{AssignorState, Desired, Member, RoundInfo};
 use crate::cluster::membership::{GroupMember, HeartbeatOutcome, MembershipConfig};
@@ -31,7 +31,7 @@ use crate::config::Props;
 use crate::config::connector::NAME;
 use crate::rest::api::{
     ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest, InitialState,
-    Message, TaskInfo, TaskState,
+    Message,
 };
 use crate::storage::State;
 use crate::storage::kafka::{ClusterConfigState, ConfigLog, RestartRequest};
@@ -312,35 +312,8 @@ impl Herder for DistributedHerder {
         self.config.snapshot().connectors.keys().cloned().collect()
     }
 
-    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
-        Ok(info_of(name, &self.snapshot(name)?))
-    }
-
-    fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
-        Ok(self.snapshot(name)?.config)
-    }
-
-    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
-        Ok(status_of(&self.ctx, name, &self.snapshot(name)?))
-    }
-
-    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
-        task_status_of(&self.ctx, name, task, &self.snapshot(name)?)
-    }
-
-    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
-        Ok(task_infos_of(&self.ctx, name, &self.snapshot(name)?))
-    }
-
-    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
-        self.snapshot(name)?;
-        Ok(self.ctx.status.topics(name))
-    }
-
-    fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
-        self.snapshot(name)?;
-        self.ctx.status.reset_topics(name);
-        Ok(())
+    fn view(&self, name: &str) -> Result<Snapshot, HerderError> {
+        self.snapshot(name)
     }
 
     async fn create(

@@ -14,6 +14,7 @@ mod views;
 pub use distributed::{DistributedHerder, DistributedSettings, parse_task_configs};
 pub use error::HerderError;
 pub use standalone::StandaloneHerder;
+pub use views::Snapshot as ConnectorView;
 
 use async_trait::async_trait;
 
@@ -32,14 +33,45 @@ pub trait Herder: Send + Sync {
     fn context(&self) -> &WorkerContext;
 
     fn connectors(&self) -> Vec<String>;
-    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError>;
-    fn connector_config(&self, name: &str) -> Result<Props, HerderError>;
-    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError>;
-    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError>;
+
+    /// What the read endpoints show of one connector; 404 when it does not exist.
+    fn view(&self, name: &str) -> Result<ConnectorView, HerderError>;
+
+    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
+        Ok(views::info_of(name, &self.view(name)?))
+    }
+
+    fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
+        Ok(self.view(name)?.config)
+    }
+
+    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
+        Ok(views::status_of(self.context(), name, &self.view(name)?))
+    }
+
+    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
+        views::task_status_of(self.context(), name, task, &self.view(name)?)
+    }
+
     /// Task configs with secrets hidden.
-    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError>;
-    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError>;
-    fn reset_topics(&self, name: &str) -> Result<(), HerderError>;
+    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
+        Ok(views::task_infos_of(
+            self.context(),
+            name,
+            &self.view(name)?,
+        ))
+    }
+
+    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
+        self.view(name)?;
+        Ok(self.context().status.topics(name))
+    }
+
+    fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
+        self.view(name)?;
+        self.context().status.reset_topics(name);
+        Ok(())
+    }
 
     /// `GET /connector-plugins`.
     fn plugins(&self, connectors_only: bool) -> Vec<PluginInfo> {

@@ -10,14 +10,12 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
-use super::views::{Snapshot, info_of, status_of, task_infos_of, task_status_of, validate};
+use super::views::{Snapshot, info_of, status_of, validate};
 use super::{ConfigPatch, Created, Herder, HerderError, apply_patch};
 use crate::config::Props;
 use crate::config::connector::NAME;
 use crate::plugins::{ConnectorFactory, Plugin};
-use crate::rest::api::{
-    ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message, TaskInfo, TaskState,
-};
+use crate::rest::api::{ConnectorInfo, ConnectorOffsets, ConnectorStateInfo, Message};
 use crate::storage::{State, TaskStatus};
 use crate::worker::{TargetState, TaskId, WorkerContext};
 use async_trait::async_trait;
@@ -125,40 +123,8 @@ impl Herder for StandaloneHerder {
         read(&self.shared, |m| m.keys().cloned().collect())
     }
 
-    fn connector_info(&self, name: &str) -> Result<ConnectorInfo, HerderError> {
-        let s = self.snapshot(name)?;
-        Ok(info_of(name, &s))
-    }
-
-    fn connector_config(&self, name: &str) -> Result<Props, HerderError> {
-        Ok(self.snapshot(name)?.config)
-    }
-
-    fn connector_status(&self, name: &str) -> Result<ConnectorStateInfo, HerderError> {
-        let s = self.snapshot(name)?;
-        Ok(status_of(&self.ctx, name, &s))
-    }
-
-    fn task_status(&self, name: &str, task: u32) -> Result<TaskState, HerderError> {
-        let s = self.snapshot(name)?;
-        task_status_of(&self.ctx, name, task, &s)
-    }
-
-    /// Task configs with secrets hidden.
-    fn task_infos(&self, name: &str) -> Result<Vec<TaskInfo>, HerderError> {
-        let s = self.snapshot(name)?;
-        Ok(task_infos_of(&self.ctx, name, &s))
-    }
-
-    fn topics(&self, name: &str) -> Result<Vec<String>, HerderError> {
-        self.snapshot(name)?;
-        Ok(self.ctx.status.topics(name))
-    }
-
-    fn reset_topics(&self, name: &str) -> Result<(), HerderError> {
-        self.snapshot(name)?;
-        self.ctx.status.reset_topics(name);
-        Ok(())
+    fn view(&self, name: &str) -> Result<Snapshot, HerderError> {
+        self.snapshot(name)
     }
 
     /// `POST /connectors`: 409 when it exists.

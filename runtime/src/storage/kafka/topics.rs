@@ -344,12 +344,7 @@ async fn verify_compacted(
 mod tests {
     use super::*;
 
-    fn props(pairs: &[(&str, &str)]) -> Props {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
+    use crate::config::props;
 
     #[test]
     fn defaults_and_extra_topic_settings() {
