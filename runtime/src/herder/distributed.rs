@@ -105,6 +105,7 @@ impl DistributedHerder {
             need_rejoin: true,
             rebalance_at: None,
             last_rebalance: None,
+            retry_at: None,
             desired_at_assignment: None,
             generation: 0,
         };
@@ -602,9 +603,19 @@ struct MemberLoop {
     /// When a scheduled rebalance is due (departed workers' delay, or a leader's debounce).
     rebalance_at: Option<Instant>,
     last_rebalance: Option<Instant>,
+    /// When to reconcile again after a step failed (e.g. the leader was unreachable).
+    retry_at: Option<Instant>,
     /// The work that existed when the leader last assigned.
     desired_at_assignment: Option<(BTreeSet<String>, BTreeSet<TaskRef>)>,
     generation: i32,
+}
+
+/// Sleeps until `at`, or forever when there is nothing to wait for.
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
 }
 
 fn desired_of(state: &ClusterConfigState) -> Desired {
@@ -642,7 +653,12 @@ impl MemberLoop {
                 .next_heartbeat()
                 .unwrap_or_else(|| Instant::now() + self.settings.membership.heartbeat_interval);
             let rebalance_at = self.rebalance_at;
+            let retry_at = self.retry_at;
             tokio::select! {
+                () = sleep_until_opt(retry_at) => {
+                    self.retry_at = None;
+                    self.reconcile().await;
+                }
                 () = tokio::time::sleep_until(heartbeat_at.into()) => {
                     match self.group.heartbeat().await {
                         Ok(HeartbeatOutcome::Ok) => {}
@@ -668,12 +684,7 @@ impl MemberLoop {
                     self.check_work_changed();
                 }
                 Some(req) = restarts.recv() => self.handle_restart(req).await,
-                () = async {
-                    match rebalance_at {
-                        Some(at) => tokio::time::sleep_until(at.into()).await,
-                        None => std::future::pending().await,
-                    }
-                } => {
+                () = sleep_until_opt(rebalance_at) => {
                     self.rebalance_at = None;
                     self.need_rejoin = true;
                 }
@@ -923,8 +934,8 @@ impl MemberLoop {
             }
         };
         if let Err(e) = result {
-            // The next config change or rebalance tries again.
-            tracing::warn!(connector = name, error = %e, "could not publish task configs");
+            tracing::warn!(connector = name, error = %e, "could not publish task configs; retrying");
+            self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
         }
     }
 
