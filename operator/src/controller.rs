@@ -1,0 +1,884 @@
+//! The Connector controller: keeps each `Connector` in step with the connector of the same name on
+//! its `ConnectCluster`, over the cluster's REST API.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ferry_crds::{
+    ConnectCluster, Connector, ConnectorState, ConnectorStatus, ConnectorStatusReport, annotations,
+    conditions,
+};
+use futures::StreamExt;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
+use k8s_openapi::chrono::Utc;
+use kube::api::{Patch, PatchParams};
+use kube::runtime::controller::{Action, Controller};
+use kube::runtime::events::{Event, EventType};
+use kube::runtime::finalizer::{Event as Finalizer, finalizer};
+use kube::runtime::reflector::ObjectRef;
+use kube::runtime::watcher;
+use kube::{Api, Client, Resource, ResourceExt};
+use serde_json::{Value, json};
+use tracing::{debug, info, warn};
+
+use crate::Context;
+use crate::rest::{ConnectRest, RestError};
+
+/// The finalizer the operator puts on every Connector, so it can delete the connector from its
+/// cluster before the object goes away.
+pub const FINALIZER: &str = "ferry.dev/connector";
+
+/// Why a reconcile failed (then `error_policy` retries it with backoff).
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A Kubernetes API call failed.
+    #[error("kubernetes API: {0}")]
+    Kube(#[from] kube::Error),
+    /// A call to the Connect cluster failed.
+    #[error(transparent)]
+    Rest(#[from] RestError),
+    /// Adding or removing the finalizer failed, or the apply/cleanup inside it.
+    #[error("{0}")]
+    Finalizer(#[source] Box<kube::runtime::finalizer::Error<Error>>),
+    /// The reconcile took longer than its bound.
+    #[error("reconcile did not finish within {0:?}")]
+    Timeout(Duration),
+    /// The status could not be serialised.
+    #[error("cannot serialise status: {0}")]
+    Serialize(#[from] serde_json::Error),
+    /// The object lacks a field the API server always sets.
+    #[error("object has no {0}")]
+    Missing(&'static str),
+}
+
+impl Error {
+    /// The error behind the finalizer wrapper.
+    pub fn inner(&self) -> &Error {
+        use kube::runtime::finalizer::Error as F;
+        match self {
+            Self::Finalizer(f) => match f.as_ref() {
+                F::ApplyFailed(e) | F::CleanupFailed(e) => e.inner(),
+                _ => self,
+            },
+            _ => self,
+        }
+    }
+
+    /// A short label for the failure metric.
+    pub fn metric_label(&self) -> &'static str {
+        match self.inner() {
+            Self::Kube(_) => "kube",
+            Self::Rest(RestError::Unreachable { .. }) => "unreachable",
+            Self::Rest(e) if e.is_conflict() => "rebalance",
+            Self::Rest(_) => "rest",
+            Self::Finalizer(_) => "finalizer",
+            Self::Timeout(_) => "timeout",
+            Self::Missing(_) | Self::Serialize(_) => "invalid_object",
+        }
+    }
+
+    /// Whether the workers answered 409 (a rebalance is in progress).
+    pub fn is_conflict(&self) -> bool {
+        matches!(self.inner(), Self::Rest(e) if e.is_conflict())
+    }
+}
+
+/// How the controller behaves; [`Settings::default`] suits production.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Watch only this namespace (`None`: all namespaces).
+    pub namespace: Option<String>,
+    /// Requeue period of a healthy Connector, to refresh its status.
+    pub requeue_after: Duration,
+    /// Timeout of every REST call to a Connect cluster.
+    pub rest_timeout: Duration,
+    /// How long a deletion keeps retrying a cluster that answers 409 before the finalizer is
+    /// removed anyway.
+    pub cleanup_grace: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            namespace: None,
+            requeue_after: Duration::from_secs(10),
+            rest_timeout: Duration::from_secs(10),
+            cleanup_grace: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Settings {
+    /// The bound of one whole reconcile: a handful of REST calls plus Kubernetes calls.
+    pub fn reconcile_timeout(&self) -> Duration {
+        self.rest_timeout * 8
+    }
+}
+
+/// Runs the Connector controller until the watch stream ends (i.e. forever, or until shutdown).
+pub async fn run(ctx: Arc<Context>) {
+    let client = ctx.client.clone();
+    let connectors: Api<Connector> = match &ctx.settings.namespace {
+        Some(ns) => Api::namespaced(client, ns),
+        None => Api::all(client),
+    };
+    if let Err(e) = connectors
+        .list(&kube::api::ListParams::default().limit(1))
+        .await
+    {
+        warn!("cannot list Connectors (are the CRDs installed?): {e}");
+    }
+    let clusters: Api<ConnectCluster> = match &ctx.settings.namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    info!(namespace = ?ctx.settings.namespace, "starting the Connector controller");
+    let controller = Controller::new(connectors, watcher::Config::default().any_semantic());
+    let store = controller.store();
+    // A changed ConnectCluster (e.g. a new external URL or allowedNamespaces) reconciles the
+    // Connectors that reference it at once, rather than at their next periodic requeue.
+    controller
+        .watches(clusters, watcher::Config::default(), move |cluster| {
+            let name = cluster.name_any();
+            let ns = cluster.namespace().unwrap_or_default();
+            store
+                .state()
+                .into_iter()
+                .filter(|c| references(c, &ns, &name))
+                .map(|c| ObjectRef::from_obj(c.as_ref()))
+                .collect::<Vec<_>>()
+        })
+        .shutdown_on_signal()
+        .run(reconcile, error_policy, ctx)
+        .for_each(|res| async move {
+            match res {
+                Ok((obj, _)) => debug!("reconciled {obj}"),
+                Err(e) => debug!("reconcile failed: {e}"),
+            }
+        })
+        .await;
+}
+
+/// Whether `conn` references the ConnectCluster `ns/name`.
+fn references(conn: &Connector, ns: &str, name: &str) -> bool {
+    let r = &conn.spec.cluster_ref;
+    let ref_ns = r.namespace.clone().or_else(|| conn.namespace());
+    r.name == name && ref_ns.as_deref() == Some(ns)
+}
+
+fn key(conn: &Connector) -> String {
+    format!(
+        "{}/{}",
+        conn.namespace().unwrap_or_default(),
+        conn.name_any()
+    )
+}
+
+/// Reconciles one Connector: adds the finalizer, then applies it (or cleans it up when deleted).
+pub async fn reconcile(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let _timer = ctx.metrics.count_and_measure();
+    let ns = conn.namespace().ok_or(Error::Missing("namespace"))?;
+    let api: Api<Connector> = Api::namespaced(ctx.client.clone(), &ns);
+    let key = key(&conn);
+    let limit = ctx.settings.reconcile_timeout();
+    let run = finalizer(&api, FINALIZER, conn, |event| async {
+        match event {
+            Finalizer::Apply(c) => apply(c, ctx.clone()).await,
+            Finalizer::Cleanup(c) => cleanup(c, ctx.clone()).await,
+        }
+    });
+    let out = match tokio::time::timeout(limit, run).await {
+        Err(_) => Err(Error::Timeout(limit)),
+        Ok(r) => r.map_err(|e| Error::Finalizer(Box::new(e))),
+    };
+    if out.is_ok() {
+        ctx.reset_backoff(&key);
+    }
+    out
+}
+
+/// Requeues a failed reconcile with exponential backoff per object (faster for 409 rebalances).
+pub fn error_policy(conn: Arc<Connector>, err: &Error, ctx: Arc<Context>) -> Action {
+    warn!(connector = %key(&conn), "reconcile failed: {err}");
+    ctx.metrics.reconcile_failure(err.metric_label());
+    let attempt = ctx.bump_backoff(&key(&conn));
+    let base = if err.is_conflict() {
+        Duration::from_millis(500)
+    } else {
+        Duration::from_secs(1)
+    };
+    let delay = base.saturating_mul(1 << attempt.min(8));
+    Action::requeue(delay.min(Duration::from_secs(60)))
+}
+
+/// Per-object retry counters for [`error_policy`].
+#[derive(Default)]
+pub(crate) struct Backoff(Mutex<HashMap<String, u32>>);
+
+impl Context {
+    fn bump_backoff(&self, key: &str) -> u32 {
+        let mut map = self.backoff.0.lock().unwrap_or_else(|p| p.into_inner());
+        let n = map.entry(key.to_owned()).or_insert(0);
+        let attempt = *n;
+        *n = n.saturating_add(1);
+        attempt
+    }
+
+    fn reset_backoff(&self, key: &str) {
+        let mut map = self.backoff.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+
+    async fn publish(&self, conn: &Connector, type_: EventType, reason: &str, note: String) {
+        let ev = Event {
+            type_,
+            reason: reason.to_owned(),
+            note: Some(truncate(&note, 1000)),
+            action: reason.to_owned(),
+            secondary: None,
+        };
+        if let Err(e) = self.recorder.publish(&ev, &conn.object_ref(&())).await {
+            warn!(connector = %key(conn), "cannot publish event {reason}: {e}");
+        }
+    }
+}
+
+/// Where a Connector's cluster is, or why it cannot be used.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target {
+    /// The REST URL of the cluster.
+    Url(String),
+    /// The reference does not resolve: a `Ready=False` reason and message.
+    Unresolved {
+        reason: &'static str,
+        message: String,
+    },
+}
+
+/// Resolves `spec.clusterRef` of `conn` to the REST URL of its ConnectCluster.
+pub async fn resolve_cluster(client: &Client, conn: &Connector) -> Result<Target, Error> {
+    let own_ns = conn.namespace().ok_or(Error::Missing("namespace"))?;
+    let r = &conn.spec.cluster_ref;
+    let ns = r.namespace.clone().unwrap_or_else(|| own_ns.clone());
+    let api: Api<ConnectCluster> = Api::namespaced(client.clone(), &ns);
+    let Some(cluster) = api.get_opt(&r.name).await? else {
+        return Ok(Target::Unresolved {
+            reason: "ClusterNotFound",
+            message: format!("ConnectCluster {ns}/{} does not exist", r.name),
+        });
+    };
+    Ok(target_of(&cluster, &own_ns))
+}
+
+/// The REST URL of `cluster` for a Connector in `connector_ns`, or why it may not use it.
+pub fn target_of(cluster: &ConnectCluster, connector_ns: &str) -> Target {
+    let name = cluster.name_any();
+    let ns = cluster.namespace().unwrap_or_default();
+    if ns != connector_ns && !cluster.allows_namespace(connector_ns) {
+        return Target::Unresolved {
+            reason: "NamespaceNotAllowed",
+            message: format!(
+                "ConnectCluster {ns}/{name} does not allow Connectors from namespace {connector_ns} (spec.allowedNamespaces)"
+            ),
+        };
+    }
+    match &cluster.spec.external {
+        Some(url) => Target::Url(url.trim_end_matches('/').to_owned()),
+        None => Target::Url(format!(
+            "http://{name}-connect.{ns}.svc:{}",
+            cluster.spec.rest_port
+        )),
+    }
+}
+
+async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let mut status = conn.status.clone().unwrap_or_default();
+    status.observed_generation = conn.metadata.generation;
+    let url = match resolve_cluster(&ctx.client, &conn).await? {
+        Target::Url(url) => url,
+        Target::Unresolved { reason, message } => {
+            set_ready(&mut status, &conn, conditions::FALSE, reason, &message);
+            report_transition(&ctx, &conn, &status).await;
+            write_status(&ctx, &conn, status).await?;
+            return Ok(Action::requeue(ctx.settings.requeue_after));
+        }
+    };
+    let rest = ConnectRest::new(&ctx.http, &url);
+    match sync(&conn, &ctx, &rest, &mut status).await {
+        Ok(()) => {
+            report_transition(&ctx, &conn, &status).await;
+            write_status(&ctx, &conn, status).await?;
+            Ok(Action::requeue(ctx.settings.requeue_after))
+        }
+        Err(e) => {
+            let reason = match &e {
+                Error::Rest(RestError::Unreachable { .. }) => "ClusterUnreachable",
+                Error::Rest(r) if r.is_conflict() => "Rebalancing",
+                Error::Rest(_) => "RestError",
+                _ => "ReconcileError",
+            };
+            let message = mask_secrets(&e.to_string(), &conn.spec.config);
+            set_ready(&mut status, &conn, conditions::FALSE, reason, &message);
+            report_transition(&ctx, &conn, &status).await;
+            if let Err(we) = write_status(&ctx, &conn, status).await {
+                warn!(connector = %key(&conn), "cannot write status: {we}");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// The REST work of one reconcile; fills `status` (the caller writes it).
+async fn sync(
+    conn: &Connector,
+    ctx: &Context,
+    rest: &ConnectRest<'_>,
+    status: &mut ConnectorStatus,
+) -> Result<(), Error> {
+    let name = conn.name_any();
+    let desired = conn.spec.rest_config(&name);
+    let current = rest.config(&name).await?;
+    if current.as_ref() != Some(&desired) {
+        // Validate only what is about to be written: an unchanged config was accepted already,
+        // and validation may be expensive for some connectors.
+        let errors = match rest.validate(&conn.spec.class, &desired).await {
+            Ok(v) => v.errors,
+            Err(e @ RestError::Status { .. }) if !e.is_conflict() => {
+                vec![("connector.class".to_owned(), e.to_string())]
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if !errors.is_empty() {
+            let message = errors
+                .iter()
+                .map(|(k, m)| format!("{k}: {m}"))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let message = mask_secrets(&message, &desired);
+            set_ready(status, conn, conditions::FALSE, "InvalidConfig", &message);
+            return Ok(());
+        }
+        rest.put_config(&name, &desired).await?;
+        let (reason, note) = match current {
+            None => (
+                "Created",
+                format!("created connector {name} on {}", rest.base()),
+            ),
+            Some(_) => ("Updated", format!("updated the config of connector {name}")),
+        };
+        info!(connector = %key(conn), "{note}");
+        ctx.publish(conn, EventType::Normal, reason, note).await;
+    }
+
+    let mut report = rest.status(&name).await?;
+    let mut changed = false;
+    if let Some(r) = &report {
+        if let Some(action) = state_action(conn.spec.state, &r.connector.state) {
+            rest.set_state(&name, action).await?;
+            changed = true;
+            let note = format!(
+                "{action} connector {name} (was {}, want {})",
+                r.connector.state,
+                conn.spec.state.as_rest_state()
+            );
+            ctx.publish(conn, EventType::Normal, &capitalize(action), note)
+                .await;
+        }
+    }
+    changed |= restarts(conn, ctx, rest).await?;
+    if changed {
+        report = rest.status(&name).await?;
+    }
+    let topics = match rest.topics(&name).await {
+        Ok(t) => t,
+        Err(e @ RestError::Unreachable { .. }) => return Err(e.into()),
+        Err(e) => {
+            debug!(connector = %key(conn), "no topics: {e}");
+            Vec::new()
+        }
+    };
+    status.topics = topics;
+    status.tasks_max = report
+        .as_ref()
+        .map(|r| i32::try_from(r.tasks.len()).unwrap_or(i32::MAX));
+    let (ready, reason, message) = readiness(conn.spec.state, report.as_ref());
+    status.connector_status = report;
+    set_ready(status, conn, ready, reason, &message);
+    Ok(())
+}
+
+/// Handles the restart annotations; removes each after its restart succeeded.
+async fn restarts(conn: &Connector, ctx: &Context, rest: &ConnectRest<'_>) -> Result<bool, Error> {
+    let name = conn.name_any();
+    let mut done = Vec::new();
+    if conn.annotations().contains_key(annotations::RESTART) {
+        rest.restart(&name).await?;
+        ctx.publish(
+            conn,
+            EventType::Normal,
+            "Restarted",
+            format!("restarted connector {name} and its tasks"),
+        )
+        .await;
+        done.push(annotations::RESTART);
+    }
+    if let Some(task) = conn.annotations().get(annotations::RESTART_TASK) {
+        match task.trim().parse::<i32>() {
+            Ok(id) if id >= 0 => {
+                rest.restart_task(&name, id).await?;
+                ctx.publish(
+                    conn,
+                    EventType::Normal,
+                    "TaskRestarted",
+                    format!("restarted task {id} of connector {name}"),
+                )
+                .await;
+            }
+            _ => {
+                ctx.publish(
+                    conn,
+                    EventType::Warning,
+                    "InvalidAnnotation",
+                    format!(
+                        "{}: {task:?} is not a task id; ignored",
+                        annotations::RESTART_TASK
+                    ),
+                )
+                .await;
+            }
+        }
+        done.push(annotations::RESTART_TASK);
+    }
+    if done.is_empty() {
+        return Ok(false);
+    }
+    let remove: serde_json::Map<String, Value> = done
+        .iter()
+        .map(|k| ((*k).to_owned(), Value::Null))
+        .collect();
+    let api: Api<Connector> =
+        Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
+    api.patch(
+        &name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": remove}})),
+    )
+    .await?;
+    Ok(true)
+}
+
+/// The REST action that moves a connector from `actual` to `desired`, if one is needed.
+pub fn state_action(desired: ConnectorState, actual: &str) -> Option<&'static str> {
+    match desired {
+        ConnectorState::Running if matches!(actual, "PAUSED" | "STOPPED") => Some("resume"),
+        ConnectorState::Paused if actual != "PAUSED" => Some("pause"),
+        ConnectorState::Stopped if actual != "STOPPED" => Some("stop"),
+        _ => None,
+    }
+}
+
+/// The `Ready` condition (status, reason, message) for a status report.
+pub fn readiness(
+    desired: ConnectorState,
+    report: Option<&ConnectorStatusReport>,
+) -> (&'static str, &'static str, String) {
+    let Some(r) = report else {
+        return (
+            conditions::FALSE,
+            "Pending",
+            "the cluster has no status for the connector yet".to_owned(),
+        );
+    };
+    let first_line = |t: &Option<String>| {
+        t.as_deref()
+            .and_then(|t| t.lines().next())
+            .unwrap_or("no trace")
+            .to_owned()
+    };
+    if r.connector.state == "FAILED" {
+        return (
+            conditions::FALSE,
+            "ConnectorFailed",
+            format!("connector failed: {}", first_line(&r.connector.trace)),
+        );
+    }
+    if let Some(t) = r.tasks.iter().find(|t| t.state == "FAILED") {
+        return (
+            conditions::FALSE,
+            "TaskFailed",
+            format!("task {} failed: {}", t.id, first_line(&t.trace)),
+        );
+    }
+    if desired != ConnectorState::Running {
+        return (
+            conditions::FALSE,
+            if desired == ConnectorState::Paused {
+                "Paused"
+            } else {
+                "Stopped"
+            },
+            format!(
+                "connector is {} as requested (spec.state)",
+                r.connector.state
+            ),
+        );
+    }
+    if r.connector.state != "RUNNING" {
+        return (
+            conditions::FALSE,
+            "NotRunning",
+            format!("connector is {}", r.connector.state),
+        );
+    }
+    if r.tasks.is_empty() {
+        return (
+            conditions::FALSE,
+            "NoTasks",
+            "connector is RUNNING but has no tasks yet".to_owned(),
+        );
+    }
+    if let Some(t) = r.tasks.iter().find(|t| t.state != "RUNNING") {
+        return (
+            conditions::FALSE,
+            "TaskNotRunning",
+            format!("task {} is {}", t.id, t.state),
+        );
+    }
+    (
+        conditions::TRUE,
+        "Running",
+        format!("connector and {} task(s) RUNNING", r.tasks.len()),
+    )
+}
+
+/// Sets the `Ready` condition, keeping `lastTransitionTime` when its status did not change.
+fn set_ready(
+    status: &mut ConnectorStatus,
+    conn: &Connector,
+    ready: &str,
+    reason: &str,
+    message: &str,
+) {
+    let message = truncate(message, 1024);
+    let old = status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::READY);
+    let last_transition_time = match old {
+        Some(c) if c.status == ready => c.last_transition_time.clone(),
+        _ => Time(Utc::now()),
+    };
+    let cond = Condition {
+        type_: conditions::READY.to_owned(),
+        status: ready.to_owned(),
+        reason: reason.to_owned(),
+        message,
+        last_transition_time,
+        observed_generation: conn.metadata.generation,
+    };
+    status.conditions.retain(|c| c.type_ != conditions::READY);
+    status.conditions.push(cond);
+}
+
+fn ready_of(status: Option<&ConnectorStatus>) -> Option<(&str, &str)> {
+    status?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::READY)
+        .map(|c| (c.status.as_str(), c.reason.as_str()))
+}
+
+/// Publishes a Warning event when `Ready` turns False for a new reason.
+async fn report_transition(ctx: &Context, conn: &Connector, new: &ConnectorStatus) {
+    let before = ready_of(conn.status.as_ref());
+    let Some((status, reason)) = ready_of(Some(new)) else {
+        return;
+    };
+    if before == Some((status, reason)) || status == conditions::TRUE {
+        return;
+    }
+    if matches!(reason, "Paused" | "Stopped" | "Pending" | "NoTasks") {
+        return;
+    }
+    let message = new
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::READY)
+        .map(|c| c.message.clone())
+        .unwrap_or_default();
+    ctx.publish(conn, EventType::Warning, reason, message).await;
+}
+
+/// Writes `status` through the status subresource, unless it is what the object has already.
+async fn write_status(
+    ctx: &Context,
+    conn: &Connector,
+    status: ConnectorStatus,
+) -> Result<(), Error> {
+    if conn.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    let mut value = serde_json::to_value(&status)?;
+    if let Some(obj) = value.as_object_mut() {
+        // A merge patch leaves absent fields alone: null them so stale values go away.
+        for k in [
+            "observedGeneration",
+            "connectorStatus",
+            "tasksMax",
+            "topics",
+            "conditions",
+        ] {
+            obj.entry(k).or_insert(Value::Null);
+        }
+    }
+    let api: Api<Connector> =
+        Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
+    api.patch_status(
+        &conn.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": value })),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn cleanup(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
+    let name = conn.name_any();
+    let url = match resolve_cluster(&ctx.client, &conn).await? {
+        Target::Url(url) => url,
+        Target::Unresolved { message, .. } => {
+            ctx.publish(
+                &conn,
+                EventType::Warning,
+                "DeleteSkipped",
+                format!("{message}; removing the finalizer without deleting the connector"),
+            )
+            .await;
+            return Ok(Action::await_change());
+        }
+    };
+    let rest = ConnectRest::new(&ctx.http, &url);
+    match rest.delete(&name).await {
+        Ok(true) => {
+            ctx.publish(
+                &conn,
+                EventType::Normal,
+                "Deleted",
+                format!("deleted connector {name} from {url}"),
+            )
+            .await;
+        }
+        Ok(false) => {
+            debug!(connector = %key(&conn), "connector already absent from {url}");
+        }
+        Err(e) if e.is_conflict() && !deletion_overdue(&conn, ctx.settings.cleanup_grace) => {
+            return Err(e.into());
+        }
+        Err(e) => {
+            ctx.publish(
+                &conn,
+                EventType::Warning,
+                "DeleteFailed",
+                format!("{e}; removing the finalizer anyway: the connector may still exist on the cluster"),
+            )
+            .await;
+        }
+    }
+    Ok(Action::await_change())
+}
+
+fn deletion_overdue(conn: &Connector, grace: Duration) -> bool {
+    let Some(ts) = &conn.meta().deletion_timestamp else {
+        return true;
+    };
+    let elapsed = Utc::now().signed_duration_since(ts.0);
+    elapsed.to_std().map(|e| e > grace).unwrap_or(false)
+}
+
+/// Whether a config key probably holds a secret.
+pub fn looks_secret(key: &str) -> bool {
+    let k = key.to_ascii_lowercase();
+    [
+        "password",
+        "passwd",
+        "secret",
+        "token",
+        "credential",
+        "apikey",
+        "api.key",
+        "api_key",
+        "private.key",
+        "jaas",
+        "passphrase",
+    ]
+    .iter()
+    .any(|p| k.contains(p))
+}
+
+/// `message` with the values of secret-looking keys of `config` replaced by `[hidden]`.
+pub fn mask_secrets(message: &str, config: &BTreeMap<String, String>) -> String {
+    let mut out = message.to_owned();
+    for (k, v) in config {
+        if looks_secret(k) && !v.is_empty() {
+            out = out.replace(v.as_str(), "[hidden]");
+        }
+    }
+    out
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.len() <= max {
+        return s.to_owned();
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &s[..end])
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ferry_crds::{TaskStatusReport, WorkerStatus, fixtures};
+
+    use super::*;
+
+    fn report(connector: &str, tasks: &[(&str, Option<&str>)]) -> ConnectorStatusReport {
+        ConnectorStatusReport {
+            name: "c".into(),
+            connector: WorkerStatus {
+                state: connector.into(),
+                worker_id: "w:8083".into(),
+                trace: None,
+            },
+            tasks: tasks
+                .iter()
+                .enumerate()
+                .map(|(i, (s, t))| TaskStatusReport {
+                    id: i as i32,
+                    state: (*s).into(),
+                    worker_id: "w:8083".into(),
+                    trace: t.map(str::to_owned),
+                })
+                .collect(),
+            type_: Some("source".into()),
+        }
+    }
+
+    #[test]
+    fn ready_only_when_everything_runs() {
+        let ok = report("RUNNING", &[("RUNNING", None), ("RUNNING", None)]);
+        assert_eq!(readiness(ConnectorState::Running, Some(&ok)).0, "True");
+        let failed = report(
+            "RUNNING",
+            &[
+                ("RUNNING", None),
+                ("FAILED", Some("java.lang.Boom: no\n\tat x.y")),
+            ],
+        );
+        let (s, reason, msg) = readiness(ConnectorState::Running, Some(&failed));
+        assert_eq!((s, reason), ("False", "TaskFailed"));
+        assert_eq!(msg, "task 1 failed: java.lang.Boom: no");
+        assert_eq!(
+            readiness(
+                ConnectorState::Paused,
+                Some(&report("PAUSED", &[("PAUSED", None)]))
+            )
+            .1,
+            "Paused"
+        );
+        assert_eq!(readiness(ConnectorState::Running, None).1, "Pending");
+        assert_eq!(
+            readiness(ConnectorState::Running, Some(&report("RUNNING", &[]))).1,
+            "NoTasks"
+        );
+    }
+
+    #[test]
+    fn state_actions_only_when_state_differs() {
+        use ConnectorState::*;
+        assert_eq!(state_action(Running, "RUNNING"), None);
+        assert_eq!(state_action(Running, "FAILED"), None);
+        assert_eq!(state_action(Running, "PAUSED"), Some("resume"));
+        assert_eq!(state_action(Running, "STOPPED"), Some("resume"));
+        assert_eq!(state_action(Paused, "RUNNING"), Some("pause"));
+        assert_eq!(state_action(Paused, "PAUSED"), None);
+        assert_eq!(state_action(Stopped, "PAUSED"), Some("stop"));
+        assert_eq!(state_action(Stopped, "STOPPED"), None);
+    }
+
+    #[test]
+    fn secrets_are_masked() {
+        let config: BTreeMap<String, String> = [
+            ("connection.password", "hunter2"),
+            ("topic", "orders"),
+            ("sasl.jaas.config", "user=\"a\" password=\"b\""),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        let msg = "connection.password: Invalid value hunter2; topic orders";
+        assert_eq!(
+            mask_secrets(msg, &config),
+            "connection.password: Invalid value [hidden]; topic orders"
+        );
+        assert!(looks_secret("ssl.keystore.password"));
+        assert!(!looks_secret("key.converter"));
+    }
+
+    #[test]
+    fn cluster_reference_resolution() {
+        let mut local = fixtures::connect_cluster("connect").build();
+        local.metadata.namespace = Some("team-a".into());
+        assert_eq!(
+            target_of(&local, "team-a"),
+            Target::Url("http://connect-connect.team-a.svc:8083".into())
+        );
+        assert!(matches!(
+            target_of(&local, "team-b"),
+            Target::Unresolved {
+                reason: "NamespaceNotAllowed",
+                ..
+            }
+        ));
+        local.spec.allowed_namespaces = Some(vec!["team-b".into()]);
+        local.spec.external = Some("http://connect.example:8083/".into());
+        assert_eq!(
+            target_of(&local, "team-b"),
+            Target::Url("http://connect.example:8083".into())
+        );
+    }
+
+    #[test]
+    fn cluster_references_default_to_the_connector_namespace() {
+        let local = fixtures::connector("a")
+            .namespace("team-a")
+            .cluster("connect")
+            .build();
+        assert!(references(&local, "team-a", "connect"));
+        assert!(!references(&local, "team-b", "connect"));
+        assert!(!references(&local, "team-a", "other"));
+        let remote = fixtures::connector("b")
+            .namespace("team-a")
+            .cluster("connect")
+            .cluster_namespace("platform")
+            .build();
+        assert!(references(&remote, "platform", "connect"));
+        assert!(!references(&remote, "team-a", "connect"));
+    }
+
+    #[test]
+    fn truncation_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h…");
+        assert_eq!(truncate("abc", 5), "abc");
+    }
+}

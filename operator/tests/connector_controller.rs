@@ -1,0 +1,672 @@
+//! The Connector controller against a real Kubernetes control plane and a real `ferry standalone`
+//! worker (bring them up with `e2e/services up kafka kube` and `eval "$(e2e/services env)"`).
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use ferry_crds::{
+    ClusterRef, ConnectCluster, ConnectClusterSpec, Connector, ConnectorSpec, ConnectorState,
+    annotations,
+};
+use ferry_operator::{Context, Settings, controller};
+use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::events::v1::Event as K8sEvent;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::{Api, Client, ResourceExt};
+use prometheus_client::registry::Registry;
+use serde_json::{Value, json};
+
+const POLL: Duration = Duration::from_millis(200);
+const WAIT: Duration = Duration::from_secs(60);
+
+fn required_env(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{var} is not set: these tests need a real Kafka and Kubernetes; run \
+             `e2e/services up kafka kube && eval \"$(e2e/services env)\"` first"
+        ),
+    }
+}
+
+fn unique(prefix: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .subsec_nanos();
+    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000)
+}
+
+/// Polls `f` every [`POLL`] until it returns `Some`, panicking after `timeout`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for: {what}"
+        );
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn ferry_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("FERRY_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/ferry");
+    assert!(
+        bin.exists(),
+        "{} not found: build the worker first with `cargo build -p ferry-runtime --bin ferry` \
+         (or set FERRY_BIN)",
+        bin.display()
+    );
+    bin
+}
+
+/// A `ferry standalone` worker, killed on drop.
+struct Worker {
+    child: Child,
+    url: String,
+    dir: tempfile::TempDir,
+}
+
+impl Worker {
+    async fn start(http: &reqwest::Client) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("free port")
+            .port();
+        let props = [
+            ("bootstrap.servers", required_env("KAFKA_BOOTSTRAP_SERVERS")),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter".into(),
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter".into(),
+            ),
+            ("key.converter.schemas.enable", "false".into()),
+            ("value.converter.schemas.enable", "false".into()),
+            (
+                "offset.storage.file.filename",
+                dir.path().join("offsets.json").display().to_string(),
+            ),
+            ("offset.flush.interval.ms", "300".into()),
+            ("listeners", format!("http://127.0.0.1:{port}")),
+        ];
+        let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        let worker_props = dir.path().join("worker.properties");
+        std::fs::write(&worker_props, text).expect("write worker.properties");
+        let log = std::fs::File::create(dir.path().join("worker.log")).expect("log file");
+        let child = Command::new(ferry_bin())
+            .arg("standalone")
+            .arg(&worker_props)
+            .stdout(Stdio::from(log.try_clone().expect("log file")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn ferry standalone");
+        let worker = Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir,
+        };
+        let url = worker.url.clone();
+        eventually("the ferry worker to answer GET /", WAIT, || async {
+            let r = http.get(&url).send().await.ok()?;
+            r.status().is_success().then_some(())
+        })
+        .await;
+        worker
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("worker.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("ferry worker log:\n{}", self.log());
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn install_crds(client: &Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ferry_crds::crds() {
+        let name = crd.name_any();
+        api.patch(
+            &name,
+            &PatchParams::apply("ferry-operator-tests").force(),
+            &Patch::Apply(&crd),
+        )
+        .await
+        .expect("apply CRD");
+        eventually(&format!("CRD {name} Established"), WAIT, || async {
+            let crd = api.get(&name).await.ok()?;
+            crd.status?
+                .conditions?
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
+    }
+}
+
+async fn create_namespace(client: &Client, prefix: &str) -> String {
+    let name = unique(prefix);
+    let api: Api<Namespace> = Api::all(client.clone());
+    let ns = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    api.create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+    name
+}
+
+async fn delete_namespace(client: &Client, name: &str) {
+    let api: Api<Namespace> = Api::all(client.clone());
+    let _ = api.delete(name, &DeleteParams::default()).await;
+}
+
+/// Starts the controller in-process, watching `namespace`; aborted when the handle drops.
+struct ControllerTask(tokio::task::JoinHandle<()>);
+
+impl ControllerTask {
+    fn start(client: &Client, namespace: &str, rest_timeout: Duration) -> Self {
+        let settings = Settings {
+            namespace: Some(namespace.to_owned()),
+            requeue_after: Duration::from_secs(1),
+            rest_timeout,
+            cleanup_grace: Duration::from_secs(10),
+        };
+        let mut registry = Registry::default();
+        let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");
+        Self(tokio::spawn(controller::run(ctx)))
+    }
+}
+
+impl Drop for ControllerTask {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn create_cluster(client: &Client, ns: &str, name: &str, external: &str) {
+    let api: Api<ConnectCluster> = Api::namespaced(client.clone(), ns);
+    let cluster = ConnectCluster::new(
+        name,
+        ConnectClusterSpec {
+            bootstrap_servers: required_env("KAFKA_BOOTSTRAP_SERVERS"),
+            external: Some(external.to_owned()),
+            ..ConnectClusterSpec::default()
+        },
+    );
+    api.create(&PostParams::default(), &cluster)
+        .await
+        .expect("create ConnectCluster");
+}
+
+fn connector(name: &str, cluster: &str, class: &str, config: &[(&str, &str)]) -> Connector {
+    Connector::new(
+        name,
+        ConnectorSpec {
+            cluster_ref: ClusterRef {
+                name: cluster.to_owned(),
+                namespace: None,
+            },
+            class: class.to_owned(),
+            config: config
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+            ..ConnectorSpec::default()
+        },
+    )
+}
+
+async fn rest_get(http: &reqwest::Client, url: &str) -> Option<(u16, Value)> {
+    let r = http.get(url).send().await.ok()?;
+    let status = r.status().as_u16();
+    let body = r.json::<Value>().await.unwrap_or(Value::Null);
+    Some((status, body))
+}
+
+async fn worker_config(
+    http: &reqwest::Client,
+    worker: &str,
+    name: &str,
+) -> Option<BTreeMap<String, String>> {
+    let (status, body) = rest_get(http, &format!("{worker}/connectors/{name}/config")).await?;
+    if status != 200 {
+        return None;
+    }
+    serde_json::from_value(body).ok()
+}
+
+async fn worker_state(http: &reqwest::Client, worker: &str, name: &str) -> Option<String> {
+    let (status, body) = rest_get(http, &format!("{worker}/connectors/{name}/status")).await?;
+    (status == 200).then(|| body["connector"]["state"].as_str().map(str::to_owned))?
+}
+
+fn ready(c: &Connector) -> Option<(String, String, String)> {
+    c.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+fn reported_state(c: &Connector) -> Option<String> {
+    Some(
+        c.status
+            .as_ref()?
+            .connector_status
+            .as_ref()?
+            .connector
+            .state
+            .clone(),
+    )
+}
+
+async fn has_event(client: &Client, ns: &str, object: &str, reason: &str) -> bool {
+    let api: Api<K8sEvent> = Api::namespaced(client.clone(), ns);
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return false;
+    };
+    list.items.iter().any(|e| {
+        e.reason.as_deref() == Some(reason)
+            && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(object)
+    })
+}
+
+/// A TCP listener that accepts connections and never answers; counts accepted connections.
+async fn hanging_listener() -> (String, Arc<AtomicUsize>, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("addr"));
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let count = accepted.clone();
+    let task = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            count.fetch_add(1, Ordering::SeqCst);
+            held.push(socket);
+        }
+    });
+    (url, accepted, task)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_lifecycle_against_a_real_worker() {
+    required_env("KUBECONFIG");
+    required_env("KAFKA_BOOTSTRAP_SERVERS");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let ns = create_namespace(&client, "ferry-op").await;
+    let worker = Worker::start(&http).await;
+    let w = worker.url.clone();
+    // REST calls to the hung cluster below time out after 15 s; everything else answers fast.
+    let _controller = ControllerTask::start(&client, &ns, Duration::from_secs(15));
+    let connectors: Api<Connector> = Api::namespaced(client.clone(), &ns);
+
+    create_cluster(&client, &ns, "local", &w).await;
+
+    // --- create: the exact config reaches the worker, status becomes Ready.
+    let input = worker.dir.path().join("input.txt");
+    std::fs::write(&input, "one\ntwo\n").expect("input file");
+    let input = input.display().to_string();
+    let topic = unique("ferry-op-topic");
+    connectors
+        .create(
+            &PostParams::default(),
+            &connector(
+                "src",
+                "local",
+                "FileStreamSource",
+                &[("file", &input), ("topic", &topic)],
+            ),
+        )
+        .await
+        .expect("create Connector");
+    let expected: BTreeMap<String, String> = [
+        ("name", "src"),
+        ("connector.class", "FileStreamSource"),
+        ("tasks.max", "1"),
+        ("file", &input),
+        ("topic", &topic),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    eventually(
+        "connector src with the exact config on the worker",
+        WAIT,
+        || async { (worker_config(&http, &w, "src").await? == expected).then_some(()) },
+    )
+    .await;
+    let c = eventually("src Ready=True and RUNNING in status", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        let (s, _, _) = ready(&c)?;
+        (s == "True" && reported_state(&c)? == "RUNNING").then_some(c)
+    })
+    .await;
+    assert!(c.finalizers().iter().any(|f| f == controller::FINALIZER));
+    let status = c.status.clone().expect("status");
+    assert_eq!(status.observed_generation, c.metadata.generation);
+    assert_eq!(status.tasks_max, Some(1));
+    eventually("src status lists its topic", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        c.status?.topics.contains(&topic).then_some(())
+    })
+    .await;
+    assert!(
+        has_event(&client, &ns, "src", "Created").await,
+        "no Created event"
+    );
+
+    // --- printer columns.
+    let out = Command::new("kubectl")
+        .args(["get", "connectors", "-n", &ns])
+        .output()
+        .expect("run kubectl (is it on PATH? `eval \"$(e2e/services env)\"` puts it there)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "kubectl failed: {out:?}");
+    let header = text.lines().next().unwrap_or_default();
+    for col in ["NAME", "CLUSTER", "CLASS", "TASKS", "STATE", "READY", "AGE"] {
+        assert!(header.contains(col), "no {col} column in:\n{text}");
+    }
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("src "))
+        .unwrap_or_else(|| panic!("no src row in:\n{text}"));
+    let cells: Vec<&str> = row.split_whitespace().collect();
+    assert_eq!(
+        &cells[..6],
+        ["src", "local", "FileStreamSource", "1", "RUNNING", "True"],
+        "{text}"
+    );
+
+    // --- a spec.config change reaches the worker.
+    connectors
+        .patch(
+            "src",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"config": {"batch.size": "500"}}})),
+        )
+        .await
+        .expect("patch config");
+    eventually("batch.size=500 on the worker", WAIT, || async {
+        let cfg = worker_config(&http, &w, "src").await?;
+        (cfg.get("batch.size").map(String::as_str) == Some("500")).then_some(())
+    })
+    .await;
+    eventually("observedGeneration follows the change", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        (c.status?.observed_generation == c.metadata.generation).then_some(())
+    })
+    .await;
+
+    // --- pause and resume.
+    connectors
+        .patch(
+            "src",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"state": ConnectorState::Paused}})),
+        )
+        .await
+        .expect("pause");
+    eventually("src PAUSED on the worker", WAIT, || async {
+        (worker_state(&http, &w, "src").await? == "PAUSED").then_some(())
+    })
+    .await;
+    eventually("src PAUSED in status, Ready=False Paused", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        let (s, reason, _) = ready(&c)?;
+        (reported_state(&c)? == "PAUSED" && s == "False" && reason == "Paused").then_some(())
+    })
+    .await;
+    connectors
+        .patch(
+            "src",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"state": "running"}})),
+        )
+        .await
+        .expect("resume");
+    eventually("src RUNNING again, Ready=True", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        (worker_state(&http, &w, "src").await? == "RUNNING" && ready(&c)?.0 == "True").then_some(())
+    })
+    .await;
+
+    // --- restart annotations are acted on and cleared.
+    for (annotation, value, reason) in [
+        (annotations::RESTART, "true", "Restarted"),
+        (annotations::RESTART_TASK, "0", "TaskRestarted"),
+    ] {
+        connectors
+            .patch(
+                "src",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {annotation: value}}})),
+            )
+            .await
+            .expect("annotate");
+        eventually(&format!("{annotation} cleared"), WAIT, || async {
+            let c = connectors.get("src").await.ok()?;
+            (!c.annotations().contains_key(annotation)).then_some(())
+        })
+        .await;
+        assert!(
+            has_event(&client, &ns, "src", reason).await,
+            "no {reason} event"
+        );
+    }
+
+    // --- a connector deleted behind the operator's back is recreated.
+    let resp = http
+        .delete(format!("{w}/connectors/src"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert!(resp.status().is_success(), "DELETE returned {resp:?}");
+    eventually("src recreated on the worker", WAIT, || async {
+        (worker_config(&http, &w, "src").await?.get("batch.size")? == "500").then_some(())
+    })
+    .await;
+
+    // --- invalid config: Ready=False InvalidConfig, no secret values in the message.
+    connectors
+        .create(
+            &PostParams::default(),
+            &connector(
+                "bad",
+                "local",
+                "FileStreamSource",
+                &[("file", &input), ("db.password", "s3cr3t-value")],
+            ),
+        )
+        .await
+        .expect("create bad");
+    let (_, _, message) = eventually("bad Ready=False InvalidConfig", WAIT, || async {
+        let c = connectors.get("bad").await.ok()?;
+        let r = ready(&c)?;
+        (r.0 == "False" && r.1 == "InvalidConfig").then_some(r)
+    })
+    .await;
+    assert!(
+        message.contains("topic"),
+        "message names the key: {message}"
+    );
+    assert!(!message.contains("s3cr3t"), "secret leaked: {message}");
+    assert!(
+        worker_config(&http, &w, "bad").await.is_none(),
+        "an invalid connector was created"
+    );
+
+    // --- a hung cluster does not block other Connectors.
+    let (hung_url, accepted, _listener) = hanging_listener().await;
+    create_cluster(&client, &ns, "hung", &hung_url).await;
+    connectors
+        .create(
+            &PostParams::default(),
+            &connector(
+                "stuck",
+                "hung",
+                "FileStreamSource",
+                &[("file", &input), ("topic", &topic)],
+            ),
+        )
+        .await
+        .expect("create stuck");
+    eventually("the operator to call the hung cluster", WAIT, || async {
+        (accepted.load(Ordering::SeqCst) > 0).then_some(())
+    })
+    .await;
+    let started = Instant::now();
+    connectors
+        .create(
+            &PostParams::default(),
+            &connector(
+                "src2",
+                "local",
+                "FileStreamSource",
+                &[("file", &input), ("topic", &topic)],
+            ),
+        )
+        .await
+        .expect("create src2");
+    // The hung call only times out after 15 s: src2 must not wait for it.
+    eventually(
+        "src2 on the worker while stuck's reconcile hangs",
+        Duration::from_secs(10),
+        || async { worker_config(&http, &w, "src2").await.map(|_| ()) },
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(15));
+    eventually("stuck Ready=False ClusterUnreachable", WAIT, || async {
+        let c = connectors.get("stuck").await.ok()?;
+        (ready(&c)?.1 == "ClusterUnreachable").then_some(())
+    })
+    .await;
+
+    // --- deletion: from the worker; a hung cluster does not hang it.
+    for name in ["src", "src2", "stuck", "bad"] {
+        connectors
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete Connector");
+    }
+    for name in ["src", "src2", "stuck", "bad"] {
+        eventually(&format!("Connector {name} gone"), WAIT, || async {
+            connectors.get_opt(name).await.ok()?.is_none().then_some(())
+        })
+        .await;
+    }
+    for name in ["src", "src2"] {
+        eventually(&format!("{name} deleted from the worker"), WAIT, || async {
+            let (status, _) = rest_get(&http, &format!("{w}/connectors/{name}")).await?;
+            (status == 404).then_some(())
+        })
+        .await;
+    }
+    assert!(
+        has_event(&client, &ns, "stuck", "DeleteFailed").await,
+        "no DeleteFailed event for the hung cluster"
+    );
+
+    drop(_controller);
+    delete_namespace(&client, &ns).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_namespace_reference_needs_allowed_namespaces() {
+    required_env("KUBECONFIG");
+    required_env("KAFKA_BOOTSTRAP_SERVERS");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let platform = create_namespace(&client, "ferry-op-platform").await;
+    let team = create_namespace(&client, "ferry-op-team").await;
+    let _controller = ControllerTask::start(&client, &team, Duration::from_secs(2));
+    // Nothing listens on port 1: once allowed, the connector's cluster is unreachable.
+    create_cluster(&client, &platform, "shared", "http://127.0.0.1:1").await;
+    let connectors: Api<Connector> = Api::namespaced(client.clone(), &team);
+    let mut c = connector("c", "shared", "FileStreamSource", &[("topic", "t")]);
+    c.spec.cluster_ref.namespace = Some(platform.clone());
+    connectors
+        .create(&PostParams::default(), &c)
+        .await
+        .expect("create Connector");
+    let (_, _, message) = eventually("Ready=False NamespaceNotAllowed", WAIT, || async {
+        let r = ready(&connectors.get("c").await.ok()?)?;
+        (r.1 == "NamespaceNotAllowed").then_some(r)
+    })
+    .await;
+    assert!(message.contains(&team), "{message}");
+
+    let clusters: Api<ConnectCluster> = Api::namespaced(client.clone(), &platform);
+    clusters
+        .patch(
+            "shared",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"allowedNamespaces": [team.clone()]}})),
+        )
+        .await
+        .expect("allow team");
+    eventually(
+        "Ready=False ClusterUnreachable once allowed",
+        WAIT,
+        || async {
+            let r = ready(&connectors.get("c").await.ok()?)?;
+            (r.1 == "ClusterUnreachable").then_some(())
+        },
+    )
+    .await;
+
+    // Deleting it must not hang on the unreachable cluster.
+    connectors
+        .delete("c", &DeleteParams::default())
+        .await
+        .expect("delete");
+    eventually("Connector c gone", WAIT, || async {
+        connectors.get_opt("c").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    drop(_controller);
+    delete_namespace(&client, &team).await;
+    delete_namespace(&client, &platform).await;
+}
