@@ -161,8 +161,14 @@ class Worker:
         return found
 
 
+# Connector names of the current cluster, which no other run uses: a sink's consumer group is
+# named after its connector, and consumers of killed workers stay in their group until their
+# session times out.
+NAMES = []
+
+
 def names():
-    return [f"bench-sink-{i}" for i in range(CONNECTORS)]
+    return NAMES
 
 
 def placement(worker):
@@ -213,6 +219,7 @@ def events(worker, skip):
 
 
 def cluster(args, work, bs, group, n, delay_ms):
+    NAMES[:] = [f"{group}-sink-{i}" for i in range(CONNECTORS)]
     workers = [Worker(args.ferry, work, group, bs, delay_ms, args.session_timeout_ms,
                       args.heartbeat_interval_ms) for _ in range(n)]
     for w in workers:
@@ -244,8 +251,9 @@ def failover(workers, victim, timeout):
 
 
 def join_fourth(args, work, bs, group, workers):
-    """(b): starts a fourth worker; returns (seconds to share, seconds from REST-ready,
-    moved tasks, unaffected tasks stopped or restarted, report lines)."""
+    """(b): starts a fourth worker; returns (the worker, seconds to its share from process
+    start, the same from REST-ready, moved tasks, unaffected tasks stopped or restarted,
+    report lines)."""
     before = balanced(workers, workers[0])
     marks = {w.id: len(w.log_lines()) for w in workers}
     new = Worker(args.ferry, work, group, bs, 0, args.session_timeout_ms,

@@ -1,7 +1,9 @@
 //! The bounce test, after Kafka's own Connect system test (`test_bounce`): three distributed
 //! workers run a FileStreamSource → Kafka → FileStreamSink pipeline while one worker after
-//! another is killed with SIGKILL and restarted. Every line written reaches the sink file at
-//! least once and nothing else does; duplicates are allowed (at-least-once) and counted.
+//! another is killed with SIGKILL and restarted on the same port: twice once the others run its
+//! work, once at once (while the killed process is still a group member). Every line written
+//! reaches the sink file at least once and nothing else does; duplicates are allowed
+//! (at-least-once) and counted. Waits are bounded polls; only the writer is paced by time.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -133,11 +135,18 @@ async fn status(w: &Worker, name: &str) -> Option<(String, Vec<(String, String)>
     Some((s["connector"]["worker_id"].as_str()?.to_owned(), tasks))
 }
 
+/// The connectors: names no other test uses, as a sink's consumer group is named after its
+/// connector and a killed worker's consumers stay in their group until their session ends.
+struct Pipeline {
+    source: String,
+    sink: String,
+}
+
 /// Whether both connectors run all their tasks, none of them on `not_on`; returns the workers
-/// that run something.
-async fn all_running(w: &Worker, not_on: Option<&str>) -> Option<Vec<String>> {
+/// that run them: source connector, source task, sink connector, sink tasks.
+async fn all_running(w: &Worker, p: &Pipeline, not_on: Option<&str>) -> Option<Vec<String>> {
     let mut owners = Vec::new();
-    for (name, n) in [("source", 1), ("sink", SINK_TASKS)] {
+    for (name, n) in [(&p.source, 1), (&p.sink, SINK_TASKS)] {
         let (cw, tasks) = status(w, name).await?;
         let ok = tasks.len() == n
             && tasks
@@ -180,6 +189,38 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// Checks in every worker process's log that no task was started while it already ran there
+/// (each "starting task" follows the task's previous "task stopped" or "task failed"); returns
+/// the number of task starts in the whole run.
+fn check_task_starts(dir: &Path) -> usize {
+    let mut starts = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !(name.starts_with("worker-run-") && name.ends_with(".log")) {
+            continue;
+        }
+        let mut running = BTreeSet::new();
+        for l in strip_ansi(&std::fs::read_to_string(&path).unwrap()).lines() {
+            let task = |what: &str| {
+                l.split_once(what)
+                    .map(|(_, rest)| rest.split_whitespace().next().unwrap_or("").to_owned())
+            };
+            if let Some(t) = task("starting task task=") {
+                starts += 1;
+                assert!(
+                    running.insert(t.clone()),
+                    "{name}: task {t} started twice without stopping"
+                );
+            } else if let Some(t) = task("task stopped task=").or_else(|| task("task failed task="))
+            {
+                running.remove(&t);
+            }
+        }
+    }
+    starts
+}
+
 fn worker_id(w: &Worker) -> String {
     format!("127.0.0.1:{}", w.port)
 }
@@ -197,13 +238,17 @@ async fn pipeline_survives_three_worker_kills() {
     eprintln!("bounce: files in {}", dir.display());
     let group = unique("ferry-bounce");
     let topic = unique("bounce-topic");
+    let p = Pipeline {
+        source: unique("bounce-source"),
+        sink: unique("bounce-sink"),
+    };
     create_topic(&topic, i32::try_from(SINK_TASKS).unwrap()).await;
 
     let worker_props: Vec<Vec<(String, String)>> =
         (0..WORKERS).map(|_| props(&group, free_port())).collect();
     let mut workers = Vec::new();
-    for p in &worker_props {
-        workers.push(Worker::start_distributed(&dir, p).await);
+    for wp in &worker_props {
+        workers.push(Worker::start_distributed(&dir, wp).await);
     }
 
     let input = dir.join("in.txt");
@@ -213,7 +258,7 @@ async fn pipeline_survives_three_worker_kills() {
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "source", "config": {
+            Some(json!({"name": p.source, "config": {
                 "connector.class": "FileStreamSource", "tasks.max": "1",
                 "file": input.to_str().unwrap(), "topic": topic}})),
         )
@@ -223,7 +268,7 @@ async fn pipeline_survives_three_worker_kills() {
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "sink", "config": {
+            Some(json!({"name": p.sink, "config": {
                 "connector.class": "FileStreamSink", "tasks.max": SINK_TASKS.to_string(),
                 "file": output.to_str().unwrap(), "topics": topic}})),
         )
@@ -233,7 +278,7 @@ async fn pipeline_survives_three_worker_kills() {
         wait_for(
             "both connectors to run everywhere",
             Duration::from_secs(60),
-            || all_running(w, None),
+            || all_running(w, &p, None),
         )
         .await;
     }
@@ -270,7 +315,7 @@ async fn pipeline_survives_three_worker_kills() {
                 if count_lines(&output) < baseline + PROGRESS {
                     return None;
                 }
-                all_running(&workers[(kill + 1) % WORKERS], None).await
+                all_running(&workers[(kill + 1) % WORKERS], &p, None).await
             },
         )
         .await;
@@ -312,7 +357,7 @@ async fn pipeline_survives_three_worker_kills() {
             wait_for(
                 "the killed worker's work to run on the survivors",
                 Duration::from_secs(60),
-                || all_running(survivor, Some(&victim_id)),
+                || all_running(survivor, &p, Some(&victim_id)),
             )
             .await;
             failovers.push(at.elapsed());
@@ -331,7 +376,7 @@ async fn pipeline_survives_three_worker_kills() {
                 if !runs_work(back) {
                     return None;
                 }
-                let owners = all_running(back, None).await?;
+                let owners = all_running(back, &p, None).await?;
                 owners.contains(&victim_id).then_some(())
             },
         )
@@ -377,8 +422,9 @@ async fn pipeline_survives_three_worker_kills() {
     let missing: Vec<u64> = (0..LINES).filter(|n| !seen.contains(n)).take(10).collect();
     assert!(missing.is_empty(), "lines missing, e.g. {missing:?}");
     let duplicates = total - seen.len();
+    let starts = check_task_starts(&dir);
     eprintln!(
-        "bounce: {LINES} lines, {total} delivered, {duplicates} duplicates ({:.2}%), {} torn by a kill {torn_lines:?}; kill to work running elsewhere (2nd: to the restarted worker) {failovers:.1?}; restart to work on the restarted worker {rejoins:.1?}; total {:.1?}",
+        "bounce: {LINES} lines, {total} delivered, {duplicates} duplicates ({:.2}%), {} torn by a kill {torn_lines:?}; {starts} task starts; kill to work running elsewhere (2nd: to the restarted worker) {failovers:.1?}; restart to work on the restarted worker {rejoins:.1?}; total {:.1?}",
         100.0 * duplicates as f64 / LINES as f64,
         torn_lines.len(),
         started.elapsed()

@@ -647,6 +647,11 @@ impl MemberLoop {
                     tokio::time::sleep(JOIN_BACKOFF).await;
                     continue;
                 }
+                if self.need_rejoin {
+                    // Revoked work has stopped: the follow-up round starts now, not at the
+                    // next heartbeat or config change.
+                    continue;
+                }
             }
             let heartbeat_at = self
                 .group
@@ -707,7 +712,9 @@ impl MemberLoop {
 
     /// Joins the group, computes assignments when leading, and applies this worker's.
     async fn rebalance(&mut self) -> Result<(), HerderError> {
-        self.config.read_to_end().await.map_err(internal)?;
+        // No read to the end first (it costs up to a second, on every member, in every
+        // round): the metadata says how far this worker has read, the leader catches up
+        // to the furthest member, and members catch up to the assignment's offset.
         let state = self.config.snapshot();
         let metadata = WorkerMetadata {
             url: self.settings.url.clone(),
