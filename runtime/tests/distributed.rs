@@ -48,6 +48,8 @@ async fn three_workers_share_connectors_and_answer_alike() {
     let dir = tempfile::tempdir().unwrap();
     let group = unique("ferry-dist");
     let workers = cluster(dir.path(), &group, 3).await;
+    // Unique names: a sink's consumer group is connect-NAME, shared across test runs.
+    let (src, sink) = (unique("src"), unique("sink"));
     let topic = unique("dist-topic");
     let input = dir.path().join("in.txt");
     let output = dir.path().join("out.txt");
@@ -58,15 +60,15 @@ async fn three_workers_share_connectors_and_answer_alike() {
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "src", "config": {"connector.class": "FileStreamSource", "file": input.to_str().unwrap(), "topic": topic}})),
+            Some(json!({"name": src, "config": {"connector.class": "FileStreamSource", "file": input.to_str().unwrap(), "topic": topic}})),
         )
         .await;
     assert_eq!(code, 201, "{body}");
-    assert_eq!(body["name"], "src");
+    assert_eq!(body["name"], src.as_str());
     let (code, body, _) = workers[1]
         .call(
             "PUT",
-            "/connectors/sink/config",
+            &format!("/connectors/{sink}/config"),
             Some(json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic, "tasks.max": "2"})),
         )
         .await;
@@ -75,16 +77,21 @@ async fn three_workers_share_connectors_and_answer_alike() {
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "src", "config": {"connector.class": "FileStreamSource", "file": "x", "topic": "y"}})),
+            Some(json!({"name": src, "config": {"connector.class": "FileStreamSource", "file": "x", "topic": "y"}})),
         )
         .await;
     assert_eq!(code, 409);
 
-    wait_everywhere(&workers, "src", "RUNNING", 1).await;
-    wait_everywhere(&workers, "sink", "RUNNING", 2).await;
+    wait_everywhere(&workers, &src, "RUNNING", 1).await;
+    wait_everywhere(&workers, &sink, "RUNNING", 2).await;
+    let mut names = vec![src.clone(), sink.clone()];
+    names.sort();
     for w in &workers {
-        assert_eq!(w.get("/connectors").await, json!(["sink", "src"]));
-        assert_eq!(w.get("/connectors/sink/config").await["tasks.max"], "2");
+        assert_eq!(w.get("/connectors").await, json!(names));
+        assert_eq!(
+            w.get(&format!("/connectors/{sink}/config")).await["tasks.max"],
+            "2"
+        );
     }
     // The data flows.
     wait_for("100 lines in the sink", Duration::from_secs(60), || async {
@@ -95,7 +102,7 @@ async fn three_workers_share_connectors_and_answer_alike() {
     assert_eq!(got, (0..100).map(|i| format!("line-{i}")).collect());
 
     // Work is spread: not every task on one worker.
-    let status = workers[2].get("/connectors/sink/status").await;
+    let status = workers[2].get(&format!("/connectors/{sink}/status")).await;
     let owners: BTreeSet<&str> = status["tasks"]
         .as_array()
         .unwrap()
@@ -108,48 +115,55 @@ async fn three_workers_share_connectors_and_answer_alike() {
     let (code, body, _) = workers[2]
         .call(
             "PATCH",
-            "/connectors/sink/config",
+            &format!("/connectors/{sink}/config"),
             Some(json!({"tasks.max": "1"})),
         )
         .await;
     assert_eq!(code, 200, "{body}");
-    wait_everywhere(&workers, "sink", "RUNNING", 1).await;
+    wait_everywhere(&workers, &sink, "RUNNING", 1).await;
 
     // Pause, resume, stop, restart through non-leaders.
-    for (i, (method, path, code, state, tasks)) in [
-        ("PUT", "/connectors/src/pause", 202, "PAUSED", 1),
-        ("PUT", "/connectors/src/resume", 202, "RUNNING", 1),
-        ("PUT", "/connectors/src/stop", 202, "STOPPED", 0),
-        ("PUT", "/connectors/src/resume", 202, "RUNNING", 1),
+    for (i, (method, action, code, state, tasks)) in [
+        ("PUT", "pause", 202, "PAUSED", 1),
+        ("PUT", "resume", 202, "RUNNING", 1),
+        ("PUT", "stop", 202, "STOPPED", 0),
+        ("PUT", "resume", 202, "RUNNING", 1),
     ]
     .into_iter()
     .enumerate()
     {
         let w = &workers[i % 3];
-        let (got, body, _) = w.call(method, path, None).await;
+        let path = format!("/connectors/{src}/{action}");
+        let (got, body, _) = w.call(method, &path, None).await;
         assert!(
-            got == code || (path.ends_with("/stop") && got == 204),
+            got == code || (action == "stop" && got == 204),
             "{method} {path}: {got} {body}"
         );
-        wait_everywhere(&workers, "src", state, tasks).await;
+        wait_everywhere(&workers, &src, state, tasks).await;
     }
     let (code, plan, _) = workers[1]
-        .call("POST", "/connectors/src/restart?includeTasks=true", None)
+        .call(
+            "POST",
+            &format!("/connectors/{src}/restart?includeTasks=true"),
+            None,
+        )
         .await;
     assert_eq!(code, 202, "{plan}");
     assert_eq!(plan["connector"]["state"], "RESTARTING");
-    wait_everywhere(&workers, "src", "RUNNING", 1).await;
+    wait_everywhere(&workers, &src, "RUNNING", 1).await;
     let (code, _, _) = workers[2]
-        .call("POST", "/connectors/src/tasks/0/restart", None)
+        .call("POST", &format!("/connectors/{src}/tasks/0/restart"), None)
         .await;
     assert_eq!(code, 204);
 
     // Delete through one worker; gone everywhere.
-    let (code, _, _) = workers[1].call("DELETE", "/connectors/sink", None).await;
+    let (code, _, _) = workers[1]
+        .call("DELETE", &format!("/connectors/{sink}"), None)
+        .await;
     assert_eq!(code, 204);
     for w in &workers {
         wait_for("the sink to be gone", Duration::from_secs(30), || async {
-            let (code, _, _) = w.call("GET", "/connectors/sink", None).await;
+            let (code, _, _) = w.call("GET", &format!("/connectors/{sink}"), None).await;
             (code == 404).then_some(())
         })
         .await;
@@ -161,17 +175,18 @@ async fn a_killed_workers_tasks_move_to_the_survivors() {
     let dir = tempfile::tempdir().unwrap();
     let group = unique("ferry-kill");
     let mut workers = cluster(dir.path(), &group, 3).await;
+    let sink = unique("sink");
     let topic = unique("kill-topic");
     let output = dir.path().join("out.txt");
     let (code, body, _) = workers[0]
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "sink", "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic, "tasks.max": "3"}})),
+            Some(json!({"name": sink, "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic, "tasks.max": "3"}})),
         )
         .await;
     assert_eq!(code, 201, "{body}");
-    let status = wait_everywhere(&workers, "sink", "RUNNING", 3).await;
+    let status = wait_everywhere(&workers, &sink, "RUNNING", 3).await;
     let victim_id = status["tasks"][0]["worker_id"].as_str().unwrap().to_owned();
     let victim = workers
         .iter()
@@ -190,7 +205,7 @@ async fn a_killed_workers_tasks_move_to_the_survivors() {
         Duration::from_secs(60),
         || async {
             let (code, s, _) = survivors[0]
-                .call("GET", "/connectors/sink/status", None)
+                .call("GET", &format!("/connectors/{sink}/status"), None)
                 .await;
             let moved = code == 200
                 && s["tasks"].as_array().is_some_and(|t| {

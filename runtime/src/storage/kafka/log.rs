@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::consumer::{Consumer, ConsumerContext, StreamConsumer};
 use rdkafka::error::KafkaError;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::types::RDKafkaErrorCode;
@@ -33,6 +33,22 @@ use crate::errors::{ConnectError, Result};
 const TOPIC_METADATA_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bound on each metadata / list-offsets request.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The log's consumer reads to the end of each partition over and over, so end-of-partition
+/// events are routine; librdkafka's default context would log each one as an error.
+pub struct LogContext;
+
+impl rdkafka::ClientContext for LogContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::error!(%error, reason, "Kafka client error");
+        }
+    }
+}
+
+impl ConsumerContext for LogContext {}
+
+type LogConsumer = StreamConsumer<LogContext>;
 
 /// One record read from the log.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,7 +91,7 @@ type Positions = BTreeMap<i32, i64>;
 pub struct KafkaBasedLog {
     topic: String,
     producer: FutureProducer,
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<LogConsumer>,
     partitions: Vec<i32>,
     applied: watch::Receiver<Positions>,
     stop: watch::Sender<bool>,
@@ -157,9 +173,11 @@ impl KafkaBasedLog {
         let producer: FutureProducer = producer_config(&settings).create().map_err(kafka(
             format!("could not create the producer for topic {topic}"),
         ))?;
-        let consumer: StreamConsumer = consumer_config(&settings).create().map_err(kafka(
-            format!("could not create the consumer for topic {topic}"),
-        ))?;
+        let consumer: LogConsumer = consumer_config(&settings)
+            .create_with_context(LogContext)
+            .map_err(kafka(format!(
+                "could not create the consumer for topic {topic}"
+            )))?;
         let consumer = Arc::new(consumer);
 
         let (partitions, low) = {
@@ -406,7 +424,7 @@ impl Drop for KafkaBasedLog {
 
 /// Partition ids of `topic` and their first offsets, waiting (like Java, up to 30 s)
 /// for metadata of a topic that was just created.
-fn discover_partitions(consumer: &StreamConsumer, topic: &str) -> Result<(Vec<i32>, Positions)> {
+fn discover_partitions(consumer: &LogConsumer, topic: &str) -> Result<(Vec<i32>, Positions)> {
     let started = std::time::Instant::now();
     let mut sleep = Duration::from_millis(100);
     let partitions = loop {
@@ -452,7 +470,7 @@ fn discover_partitions(consumer: &StreamConsumer, topic: &str) -> Result<(Vec<i3
 
 /// The reader task: applies records in order and publishes positions.
 async fn read_loop(
-    consumer: Arc<StreamConsumer>,
+    consumer: Arc<LogConsumer>,
     topic: String,
     mut handler: RecordHandler,
     applied: watch::Sender<Positions>,
@@ -507,7 +525,7 @@ fn advance(pos: &mut Positions, partition: i32, next: i64) -> bool {
     }
 }
 
-fn consumer_position(consumer: &StreamConsumer, topic: &str, partition: i32) -> Option<i64> {
+fn consumer_position(consumer: &LogConsumer, topic: &str, partition: i32) -> Option<i64> {
     let tpl = consumer.position().ok()?;
     let elem = tpl.find_partition(topic, partition)?;
     match elem.offset() {
