@@ -423,25 +423,17 @@ impl Drop for KafkaBasedLog {
 }
 
 /// Partition ids of `topic` and their first offsets, waiting (like Java, up to 30 s)
-/// for metadata of a topic that was just created.
+/// for metadata of a topic that was just created: until every partition has a leader
+/// and answers an offsets request (right after creation a partition may be listed
+/// before its leader is known, and asking it then fails with NotLeaderForPartition).
 fn discover_partitions(consumer: &LogConsumer, topic: &str) -> Result<(Vec<i32>, Positions)> {
     let started = std::time::Instant::now();
     let mut sleep = Duration::from_millis(100);
-    let partitions = loop {
-        let found: Vec<i32> = match consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT) {
-            Ok(md) => md
-                .topics()
-                .iter()
-                .filter(|t| t.name() == topic && t.error().is_none())
-                .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-                .collect(),
-            Err(e) => {
-                tracing::debug!(topic, error = %e, "metadata request failed; retrying");
-                Vec::new()
-            }
-        };
-        if !found.is_empty() {
-            break found;
+    loop {
+        match try_discover(consumer, topic) {
+            Ok(Some(found)) => return Ok(found),
+            Ok(None) => {}
+            Err(e) => tracing::debug!(topic, error = %e, "partition metadata not ready; retrying"),
         }
         if started.elapsed() >= TOPIC_METADATA_TIMEOUT {
             return Err(ConnectError::external(
@@ -455,8 +447,25 @@ fn discover_partitions(consumer: &LogConsumer, topic: &str) -> Result<(Vec<i32>,
         }
         std::thread::sleep(sleep);
         sleep = (sleep * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// One attempt of [`discover_partitions`]: `None` while some partition has no leader yet.
+fn try_discover(consumer: &LogConsumer, topic: &str) -> Result<Option<(Vec<i32>, Positions)>> {
+    let md = consumer
+        .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
+        .map_err(kafka(format!("could not read the metadata of {topic}")))?;
+    let Some(t) = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == topic && t.error().is_none())
+    else {
+        return Ok(None);
     };
-    let mut partitions = partitions;
+    if t.partitions().is_empty() || t.partitions().iter().any(|p| p.leader() < 0) {
+        return Ok(None);
+    }
+    let mut partitions: Vec<i32> = t.partitions().iter().map(|p| p.id()).collect();
     partitions.sort_unstable();
     let mut low = Positions::new();
     for p in &partitions {
@@ -465,7 +474,7 @@ fn discover_partitions(consumer: &LogConsumer, topic: &str) -> Result<(Vec<i32>,
             .map_err(kafka(format!("could not fetch the offsets of {topic}-{p}")))?;
         low.insert(*p, lo.max(0));
     }
-    Ok((partitions, low))
+    Ok(Some((partitions, low)))
 }
 
 /// The reader task: applies records in order and publishes positions.
