@@ -36,15 +36,16 @@ pub const VERSION: &str = "v1alpha1";
 
 /// Annotations a user (or a tool) sets on a `Connector` to ask the operator for one-off actions.
 pub mod annotations {
-    /// On a `Connector`: restart the connector and its tasks. The value is an opaque token
-    /// (e.g. a timestamp); the operator acts once per distinct value.
+    /// On a `Connector`: restart the connector and its tasks (`"true"`); the operator removes
+    /// the annotation once the restart is done.
     pub const RESTART: &str = "ferry.dev/restart";
 
-    /// On a `Connector`: restart one task; the value is the task id (e.g. `"0"`).
+    /// On a `Connector`: restart one task; the value is the task id (e.g. `"0"`). Removed once
+    /// done.
     pub const RESTART_TASK: &str = "ferry.dev/restart-task";
 
-    /// On a `Connector`: an offsets operation (e.g. `reset`, or `alter` with the offsets taken
-    /// from `spec.offsets`); the operator stops the connector, applies it and restores `spec.state`.
+    /// On a `Connector`: an offsets operation (`list`, `alter` with the offsets taken from
+    /// `spec.offsets`, or `reset`; alter and reset only while stopped). Not handled yet.
     pub const OFFSETS: &str = "ferry.dev/offsets";
 }
 
