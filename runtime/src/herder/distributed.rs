@@ -155,6 +155,18 @@ impl DistributedHerder {
         forward_to(&self.http, &base, method, path, body).await
     }
 
+    /// [`forward`](Self::forward) for requests whose answer has a body.
+    async fn forward_expect<T: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Json>,
+    ) -> Result<T, HerderError> {
+        self.forward(method, path, body)
+            .await?
+            .ok_or_else(|| HerderError::Internal("the leader answered no body".into()))
+    }
+
     fn snapshot_of(&self, state: &ClusterConfigState, name: &str) -> Result<Snapshot, HerderError> {
         let config = state
             .connectors
@@ -338,9 +350,8 @@ impl Herder for DistributedHerder {
             };
             let body = serde_json::to_value(body).map_err(internal)?;
             return self
-                .forward(reqwest::Method::POST, "/connectors", Some(body))
-                .await?
-                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+                .forward_expect(reqwest::Method::POST, "/connectors", Some(body))
+                .await;
         }
         self.write_config(&name, config, false, initial)
             .await
@@ -356,13 +367,12 @@ impl Herder for DistributedHerder {
             let existed = self.config.snapshot().connectors.contains_key(&name);
             let body = serde_json::to_value(&config).map_err(internal)?;
             let info: ConnectorInfo = self
-                .forward(
+                .forward_expect(
                     reqwest::Method::PUT,
                     &format!("/connectors/{}/config", enc(&name)),
                     Some(body),
                 )
-                .await?
-                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()))?;
+                .await?;
             return Ok(Created {
                 created: !existed,
                 value: info,
@@ -379,13 +389,12 @@ impl Herder for DistributedHerder {
         if !self.lead()? {
             let body = serde_json::to_value(&patch).map_err(internal)?;
             return self
-                .forward(
+                .forward_expect(
                     reqwest::Method::PATCH,
                     &format!("/connectors/{}/config", enc(&name)),
                     Some(body),
                 )
-                .await?
-                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+                .await;
         }
         self.config.read_to_end().await.map_err(internal)?;
         let current = self.snapshot(&name)?.config;
@@ -518,13 +527,12 @@ impl Herder for DistributedHerder {
         if !self.lead()? {
             let body = serde_json::to_value(&offsets).map_err(internal)?;
             return self
-                .forward(
+                .forward_expect(
                     reqwest::Method::PATCH,
                     &format!("/connectors/{}/offsets", enc(&name)),
                     Some(body),
                 )
-                .await?
-                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+                .await;
         }
         self.offsets_change(name, Some(offsets)).await
     }
@@ -532,13 +540,12 @@ impl Herder for DistributedHerder {
     async fn reset_offsets(&self, name: String) -> Result<Message, HerderError> {
         if !self.lead()? {
             return self
-                .forward(
+                .forward_expect(
                     reqwest::Method::DELETE,
                     &format!("/connectors/{}/offsets", enc(&name)),
                     None,
                 )
-                .await?
-                .ok_or_else(|| HerderError::Internal("the leader answered no body".into()));
+                .await;
         }
         self.offsets_change(name, None).await
     }
