@@ -104,11 +104,19 @@ impl SinkTask for FileStreamSinkTask {
     async fn flush(&mut self, _offsets: &Offsets) -> Result<()> {
         match self.output()? {
             Output::File { path, file } => {
-                file.flush()
-                    .map_err(|e| ConnectError::io(format!("error flushing {path}"), e))?;
-                file.get_ref()
-                    .sync_data()
-                    .map_err(|e| ConnectError::io(format!("error syncing {path}"), e))
+                // fsync can take a while: keep it off the async threads' hot path.
+                let mut sync = || -> std::io::Result<()> {
+                    file.flush()?;
+                    file.get_ref().sync_data()
+                };
+                let result = match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor())
+                {
+                    Ok(tokio::runtime::RuntimeFlavor::MultiThread) => {
+                        tokio::task::block_in_place(sync)
+                    }
+                    _ => sync(),
+                };
+                result.map_err(|e| ConnectError::io(format!("error syncing {path}"), e))
             }
             Output::Stdout(s) => s
                 .flush()
