@@ -260,14 +260,7 @@ fn internal(e: impl std::fmt::Display) -> HerderError {
 
 /// Percent-encodes a connector name for a URL path.
 fn enc(name: &str) -> String {
-    name.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::rest::encode_path_segment(name)
 }
 
 /// Sends a forwarded request (`?forward=false`) to another worker and maps its answer:

@@ -61,15 +61,7 @@ fn location(headers: &HeaderMap, name: &str) -> Option<HeaderValue> {
         .and_then(|h| h.to_str().ok())
         .unwrap_or("localhost");
     // Connector names may hold characters that are not allowed in a URL path.
-    let encoded: String = name
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = super::encode_path_segment(name);
     HeaderValue::from_str(&format!("http://{host}/connectors/{encoded}")).ok()
 }
 

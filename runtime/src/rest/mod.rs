@@ -92,6 +92,19 @@ async fn forwarded_scope(
         .await
 }
 
+/// Percent-encodes one URL path segment (connector names may hold any character).
+pub fn encode_path_segment(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// Looks up the Kafka cluster id in the background (the REST API answers at once),
 /// retrying until Kafka answers.
 pub fn spawn_cluster_id_lookup(state: &AppState, ctx: &crate::worker::WorkerContext) {
