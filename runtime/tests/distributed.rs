@@ -230,3 +230,78 @@ async fn a_killed_workers_tasks_move_to_the_survivors() {
     )
     .await;
 }
+
+/// The status records of one key, in the order they were written, as parsed JSON.
+fn status_records(topic: &str, key: &str) -> Vec<Value> {
+    // Read until the topic is quiet: far more records than this test writes.
+    consume(topic, 10_000, Duration::from_secs(4))
+        .into_iter()
+        .filter(|(k, _)| k.as_deref() == Some(key.as_bytes()))
+        .filter_map(|(_, v)| v.map(|v| serde_json::from_slice(&v).unwrap()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopping_worker_reports_its_tasks_unassigned_in_its_generation() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-gen");
+    let mut workers = cluster(dir.path(), &group, 2).await;
+    let sink = unique("sink");
+    let output = dir.path().join("out.txt");
+    let (code, body, _) = workers[0]
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": sink, "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": unique("gen-topic"), "tasks.max": "2"}})),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    let status = wait_everywhere(&workers, &sink, "RUNNING", 2).await;
+    let victim_id = status["tasks"][0]["worker_id"].as_str().unwrap().to_owned();
+    let victim = workers
+        .iter()
+        .position(|w| victim_id.ends_with(&format!(":{}", w.port)))
+        .unwrap();
+    let survivor = 1 - victim;
+    assert!(workers[victim].terminate().success());
+    wait_for(
+        "task 0 to run on the survivor",
+        Duration::from_secs(60),
+        || async {
+            let s = workers[survivor]
+                .get(&format!("/connectors/{sink}/status"))
+                .await;
+            (s["tasks"][0]["state"] == "RUNNING"
+                && s["tasks"][0]["worker_id"] != victim_id.as_str())
+            .then_some(())
+        },
+    )
+    .await;
+
+    let records = status_records(&format!("{group}-status"), &format!("status-task-{sink}-0"));
+    let seen: Vec<(String, String, i64)> = records
+        .iter()
+        .map(|r| {
+            (
+                r["state"].as_str().unwrap().to_owned(),
+                r["worker_id"].as_str().unwrap().to_owned(),
+                r["generation"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // RUNNING on the victim in a real group generation, UNASSIGNED from it when it stopped,
+    // then RUNNING on the survivor in a later generation.
+    let running = seen
+        .iter()
+        .position(|(s, w, g)| s == "RUNNING" && *w == victim_id && *g >= 1)
+        .unwrap_or_else(|| panic!("no RUNNING from the victim with a generation: {seen:?}"));
+    let unassigned = seen
+        .iter()
+        .position(|(s, w, _)| s == "UNASSIGNED" && *w == victim_id)
+        .unwrap_or_else(|| panic!("no UNASSIGNED from the stopping victim: {seen:?}"));
+    assert!(running < unassigned, "{seen:?}");
+    let (state, worker, generation) = seen.last().unwrap();
+    assert_eq!(state, "RUNNING", "{seen:?}");
+    assert_ne!(*worker, victim_id, "{seen:?}");
+    assert!(*generation > seen[unassigned].2, "{seen:?}");
+}

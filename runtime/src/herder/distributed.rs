@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use serde::de::DeserializeOwned;
 use serde_json::Value as Json;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot, watch};
 
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
@@ -44,6 +44,8 @@ const REBALANCE_DEBOUNCE: Duration = Duration::from_millis(200);
 const REBALANCE_BACKOFF: Duration = Duration::from_secs(1);
 /// Backoff between failed attempts to join the group.
 const JOIN_BACKOFF: Duration = Duration::from_secs(1);
+/// Pause after a heartbeat that could not reach the coordinator (Kafka's retry.backoff.ms).
+const HEARTBEAT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
 /// Settings of the distributed herder.
 #[derive(Debug, Clone)]
@@ -96,7 +98,7 @@ impl DistributedHerder {
             runtime: LocalRuntime::new(ctx.clone()),
             ctx: ctx.clone(),
             config: config.clone(),
-            group,
+            group: Arc::new(AsyncMutex::new(group)),
             settings,
             assignment: None,
             assignor: AssignorState::default(),
@@ -591,7 +593,9 @@ impl DistributedHerder {
 struct MemberLoop {
     ctx: WorkerContext,
     config: Arc<ConfigLog>,
-    group: GroupMember,
+    /// Shared with the heartbeat task, so heartbeats go on while the loop stops and starts
+    /// work (which can take up to task.shutdown.graceful.timeout.ms).
+    group: Arc<AsyncMutex<GroupMember>>,
     settings: DistributedSettings,
     runtime: LocalRuntime,
     /// The current assignment; `None` before the first rebalance.
@@ -608,6 +612,48 @@ struct MemberLoop {
     /// The work that existed when the leader last assigned.
     desired_at_assignment: Option<(BTreeSet<String>, BTreeSet<TaskRef>)>,
     generation: i32,
+}
+
+/// Heartbeats while the member is in a generation, on its own task so that stopping and
+/// starting work never delays them (Kafka Connect has a heartbeat thread for the same
+/// reason). Tells the member loop through `rejoin` when the group needs it to join again.
+async fn heartbeat_loop(
+    group: Arc<AsyncMutex<GroupMember>>,
+    interval: Duration,
+    rejoin: mpsc::UnboundedSender<()>,
+) {
+    loop {
+        // Not in a generation (joining, or told to rejoin): the member loop is on it.
+        let due = group.lock().await.next_heartbeat();
+        tokio::time::sleep_until(due.unwrap_or_else(|| Instant::now() + interval).into()).await;
+        let outcome = {
+            let mut g = group.lock().await;
+            // A join may have run meanwhile and moved the schedule.
+            match g.next_heartbeat() {
+                Some(at) if at <= Instant::now() => g.heartbeat().await,
+                _ => continue,
+            }
+        };
+        match outcome {
+            Ok(HeartbeatOutcome::Ok) => {}
+            Ok(HeartbeatOutcome::RebalanceNeeded(cause)) => {
+                tracing::info!(%cause, "rebalance needed");
+                if rejoin.send(()).is_err() {
+                    return;
+                }
+            }
+            Ok(HeartbeatOutcome::CoordinatorMoved) => {
+                tokio::time::sleep(HEARTBEAT_RETRY_BACKOFF).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "heartbeat failed");
+                if !e.is_retriable() && rejoin.send(()).is_err() {
+                    return;
+                }
+                tokio::time::sleep(HEARTBEAT_RETRY_BACKOFF).await;
+            }
+        }
+    }
 }
 
 /// Sleeps until `at`, or forever when there is nothing to wait for.
@@ -640,8 +686,16 @@ impl MemberLoop {
                     mpsc::unbounded_channel().1
                 }
             };
+        let (rejoin_tx, mut rejoin_rx) = mpsc::unbounded_channel();
+        let heartbeats = tokio::spawn(heartbeat_loop(
+            self.group.clone(),
+            self.settings.membership.heartbeat_interval,
+            rejoin_tx,
+        ));
         loop {
             if self.need_rejoin {
+                // Requests from before this join are answered by it.
+                while rejoin_rx.try_recv().is_ok() {}
                 if let Err(e) = self.rebalance().await {
                     tracing::warn!(error = %e, "rebalance failed; retrying");
                     tokio::time::sleep(JOIN_BACKOFF).await;
@@ -653,10 +707,6 @@ impl MemberLoop {
                     continue;
                 }
             }
-            let heartbeat_at = self
-                .group
-                .next_heartbeat()
-                .unwrap_or_else(|| Instant::now() + self.settings.membership.heartbeat_interval);
             let rebalance_at = self.rebalance_at;
             let retry_at = self.retry_at;
             tokio::select! {
@@ -664,22 +714,7 @@ impl MemberLoop {
                     self.retry_at = None;
                     self.reconcile().await;
                 }
-                () = tokio::time::sleep_until(heartbeat_at.into()) => {
-                    match self.group.heartbeat().await {
-                        Ok(HeartbeatOutcome::Ok) => {}
-                        Ok(HeartbeatOutcome::RebalanceNeeded(cause)) => {
-                            tracing::info!(%cause, "rebalance needed");
-                            self.need_rejoin = true;
-                        }
-                        Ok(HeartbeatOutcome::CoordinatorMoved) => {}
-                        Err(e) => {
-                            tracing::warn!(error = %e, "heartbeat failed");
-                            if !e.is_retriable() {
-                                self.need_rejoin = true;
-                            }
-                        }
-                    }
-                }
+                Some(()) = rejoin_rx.recv() => self.need_rejoin = true,
                 changed = config_rx.changed() => {
                     if changed.is_err() {
                         tracing::error!("the config log stopped; leaving the group");
@@ -699,8 +734,11 @@ impl MemberLoop {
                         let _ = reply.send(r);
                     }
                     Some(Command::Shutdown(reply)) => {
+                        // Heartbeats go on while tasks stop and commit; then leave, so the
+                        // others rebalance at once rather than after the session timeout.
                         self.runtime.shutdown().await;
-                        let _ = self.group.leave().await;
+                        heartbeats.abort();
+                        let _ = self.group.lock().await.leave().await;
                         let _ = reply.send(());
                         break;
                     }
@@ -708,6 +746,7 @@ impl MemberLoop {
                 },
             }
         }
+        heartbeats.abort();
     }
 
     /// Joins the group, computes assignments when leading, and applies this worker's.
@@ -721,7 +760,13 @@ impl MemberLoop {
             config_offset: state.offset,
             allocation: self.assignment.clone(),
         };
-        let join = self.group.join(&metadata).await.map_err(internal)?;
+        let join = self
+            .group
+            .lock()
+            .await
+            .join(&metadata)
+            .await
+            .map_err(internal)?;
         let assignments: Vec<(String, Assignment)> = if join.is_leader() {
             // The leader must have read at least as far as any member.
             if join
@@ -756,9 +801,15 @@ impl MemberLoop {
         } else {
             Vec::new()
         };
-        let mine = self.group.sync(&assignments).await.map_err(internal)?;
+        let mine = self
+            .group
+            .lock()
+            .await
+            .sync(&assignments)
+            .await
+            .map_err(internal)?;
         self.generation = join.generation_id;
-        self.runtime.generation = join.generation_id;
+        self.ctx.status.set_generation(join.generation_id);
         self.last_rebalance = Some(Instant::now());
         if let Ok(mut l) = self.leader.write() {
             l.leader_url = Some(mine.leader_url.clone());

@@ -31,8 +31,6 @@ pub struct LocalRuntime {
     ctx: WorkerContext,
     connectors: BTreeMap<String, LocalConnector>,
     tasks: BTreeMap<TaskId, LocalTask>,
-    /// Generation reported with states (the group generation in distributed mode).
-    pub generation: i32,
 }
 
 /// The Java class name of a connector's task, as Kafka Connect records it in `task.class`.
@@ -57,20 +55,23 @@ impl LocalRuntime {
             ctx,
             connectors: BTreeMap::new(),
             tasks: BTreeMap::new(),
-            generation: 0,
         }
     }
 
+    /// Records a connector's state; FAILED and UNASSIGNED conditionally, as for tasks
+    /// ([`WorkerContext::report`]).
     pub fn report_connector(&self, name: &str, state: State, trace: Option<String>) {
-        self.ctx.status.put_connector(
-            name,
-            TaskStatus {
-                state,
-                trace,
-                worker_id: self.ctx.worker_id.clone(),
-                generation: self.generation,
-            },
-        );
+        let status = TaskStatus {
+            state,
+            trace,
+            worker_id: self.ctx.worker_id.clone(),
+            generation: self.ctx.status.generation(),
+        };
+        if matches!(state, State::Failed | State::Unassigned) {
+            self.ctx.status.put_connector_safe(name, status);
+        } else {
+            self.ctx.status.put_connector(name, status);
+        }
     }
 
     fn factory(&self, config: &Props) -> Result<(&'static str, ConnectorFactory), ConnectError> {
@@ -177,10 +178,13 @@ impl LocalRuntime {
     }
 
     pub async fn stop_connector(&mut self, name: &str) {
-        if let Some(mut c) = self.connectors.remove(name)
-            && let Err(e) = c.instance.stop().await
-        {
-            tracing::warn!(connector = name, error = %e, "connector did not stop cleanly");
+        if let Some(mut c) = self.connectors.remove(name) {
+            match c.instance.stop().await {
+                Ok(()) => self.report_connector(name, State::Unassigned, None),
+                Err(e) => {
+                    tracing::warn!(connector = name, error = %e, "connector did not stop cleanly")
+                }
+            }
         }
     }
 

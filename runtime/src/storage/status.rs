@@ -6,6 +6,7 @@
 //! back in through the `apply_remote_*` methods (which never write).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
@@ -120,6 +121,8 @@ impl std::fmt::Debug for WriterSlot {
 pub struct StatusStore {
     entries: Mutex<BTreeMap<String, ConnectorEntry>>,
     writer: WriterSlot,
+    /// The group generation this worker reports states with (0 in standalone mode).
+    generation: AtomicI32,
 }
 
 impl StatusStore {
@@ -139,6 +142,16 @@ impl StatusStore {
             Ok(g) => g.clone(),
             Err(p) => p.into_inner().clone(),
         }
+    }
+
+    /// The generation states are reported with from now on (the worker joined a new one).
+    pub fn set_generation(&self, generation: i32) {
+        self.generation.store(generation, Ordering::Relaxed);
+    }
+
+    /// The generation this worker reports states with.
+    pub fn generation(&self) -> i32 {
+        self.generation.load(Ordering::Relaxed)
     }
 
     /// Publishes every later change through `writer` (distributed mode).

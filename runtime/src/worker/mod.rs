@@ -44,18 +44,22 @@ pub struct WorkerContext {
 }
 
 impl WorkerContext {
-    /// Records a task's state.
+    /// Records a task's state, with the worker's current generation. FAILED and UNASSIGNED
+    /// are written only if no newer generation's status from another worker is known
+    /// (Kafka Connect's `putSafe`): a worker that lost the task must not hide the state the
+    /// new owner reported.
     pub fn report(&self, id: &TaskId, state: State, trace: Option<String>) {
-        self.status.put_task(
-            &id.connector,
-            id.task,
-            TaskStatus {
-                state,
-                trace,
-                worker_id: self.worker_id.clone(),
-                generation: 0,
-            },
-        );
+        let status = TaskStatus {
+            state,
+            trace,
+            worker_id: self.worker_id.clone(),
+            generation: self.status.generation(),
+        };
+        if matches!(state, State::Failed | State::Unassigned) {
+            self.status.put_task_safe(&id.connector, id.task, status);
+        } else {
+            self.status.put_task(&id.connector, id.task, status);
+        }
     }
 
     /// The key or value converter for a connector: the connector's own class and settings
@@ -136,7 +140,12 @@ pub fn start_task(
             }
         };
         match result {
-            Ok(()) => tracing::info!(task = %id2, "task stopped"),
+            Ok(()) => {
+                tracing::info!(task = %id2, "task stopped");
+                // As Kafka Connect's onShutdown: the task runs nowhere until its next owner
+                // reports it.
+                ctx2.report(&id2, State::Unassigned, None);
+            }
             Err(e) => {
                 tracing::error!(task = %id2, error = %e, "task failed");
                 ctx2.report(&id2, State::Failed, Some(e.trace()));
