@@ -191,6 +191,69 @@ impl Worker {
         w
     }
 
+    /// Starts a reference Kafka Connect 4.3.1 distributed worker (the jars `e2e/services up
+    /// kafka-connect-distributed` installed) with `props`, and waits until it has joined its
+    /// group (`GET /connectors` answers only then).
+    pub async fn start_java_distributed(dir: &Path, props: &[(String, String)]) -> Worker {
+        let lib = std::env::var("KAFKA_CONNECT_LIB").expect(
+            "KAFKA_CONNECT_LIB is not set: run `e2e/services up kafka-connect-distributed && eval \"$(e2e/services env)\"` first (e2e/test does this)",
+        );
+        let port = props
+            .iter()
+            .find(|(k, _)| k == "listeners")
+            .and_then(|(_, v)| v.rsplit(':').next())
+            .and_then(|p| p.parse().ok())
+            .expect("listeners with a port");
+        let mut props = props.to_vec();
+        props.push(("rest.advertised.host.name".into(), "127.0.0.1".into()));
+        props.push(("plugin.discovery".into(), "service_load".into()));
+        let worker_file = dir.join(format!("java-worker-{port}.properties"));
+        write_props(&worker_file, &props);
+        let log = dir.join(format!("java-worker-{}.log", unique("run")));
+        let out = std::fs::File::create(&log).unwrap();
+        let child = Command::new("java")
+            .args(["-Xms64m", "-Xmx384m", "-XX:TieredStopAtLevel=1"])
+            .arg("-cp")
+            .arg(format!("{lib}/*"))
+            .arg("org.apache.kafka.connect.cli.ConnectDistributed")
+            .arg(&worker_file)
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        let mut w = Worker {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            dir: dir.to_owned(),
+            log,
+            port,
+        };
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            if let Ok(r) = client.get(format!("{}/connectors", w.url)).send().await
+                && r.status() == 200
+            {
+                break;
+            }
+            if let Ok(Some(status)) = w.child.try_wait() {
+                panic!(
+                    "Kafka Connect exited early with {status}; log:\n{}",
+                    w.log_text()
+                );
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "Kafka Connect did not answer on {}; log:\n{}",
+                    w.url,
+                    w.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        w
+    }
+
     pub fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -207,7 +270,7 @@ impl Worker {
             .arg("-TERM")
             .arg(self.child.id().to_string())
             .status();
-        let deadline = Instant::now() + Duration::from_secs(30);
+        let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Ok(Some(s)) = self.child.try_wait() {
                 return s;
@@ -215,7 +278,7 @@ impl Worker {
             if Instant::now() > deadline {
                 self.kill9();
                 panic!(
-                    "ferry did not stop after SIGTERM; log:\n{}",
+                    "the worker did not stop after SIGTERM; log:\n{}",
                     self.log_text()
                 );
             }
