@@ -129,6 +129,7 @@ pub async fn run(
         pending: VecDeque::new(),
         topics: HashSet::new(),
         last_commit: Instant::now(),
+        unwritten: Vec::new(),
     };
     let result = runner.run_loop(&mut *task, &mut control).await;
     // Whatever happened, commit what Kafka acknowledged, then stop the task.
@@ -147,6 +148,8 @@ struct Runner<'a> {
     pending: VecDeque<Pending>,
     topics: HashSet<String>,
     last_commit: Instant,
+    /// Acknowledged offsets whose write failed; written with the next commit.
+    unwritten: Vec<(SourcePartition, Option<SourceOffset>)>,
 }
 
 impl Runner<'_> {
@@ -295,10 +298,13 @@ impl Runner<'_> {
         }
     }
 
-    /// Writes the offsets of every fully acknowledged batch at the head of the queue.
+    /// Writes the offsets of every fully acknowledged batch at the head of the queue. A write
+    /// that fails or times out (the broker is away) does not fail the task, as in Kafka
+    /// Connect: the offsets are kept and written with the next commit, and until then a
+    /// restart re-sends from the last written ones (at least once, never a loss).
     async fn commit(&mut self, task: &mut dyn SourceTask) -> Result<()> {
         self.last_commit = Instant::now();
-        let mut merged: Vec<(SourcePartition, Option<SourceOffset>)> = Vec::new();
+        let mut merged = std::mem::take(&mut self.unwritten);
         while let Some(front) = self.pending.front() {
             if front.ack.remaining.load(Ordering::Acquire) != 0 {
                 break;
@@ -319,17 +325,24 @@ impl Runner<'_> {
             return Ok(());
         }
         let n = merged.len();
-        tokio::time::timeout(
+        let written = tokio::time::timeout(
             self.ctx.config.offset_flush_timeout,
-            self.ctx.offsets.put(&self.id.connector, merged),
+            self.ctx.offsets.put(&self.id.connector, merged.clone()),
         )
-        .await
-        .map_err(|_| {
-            ConnectError::external(
-                format!("timed out writing offsets of task {}", self.id),
-                true,
-            )
-        })??;
+        .await;
+        let error = match written {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!(
+                "timed out after {:?} (offset.flush.timeout.ms)",
+                self.ctx.config.offset_flush_timeout
+            )),
+        };
+        if let Some(error) = error {
+            tracing::error!(task = %self.id, %error, partitions = n, "could not write source offsets; they will be written with the next commit");
+            self.unwritten = merged;
+            return Ok(());
+        }
         tracing::debug!(task = %self.id, partitions = n, "committed source offsets");
         task.commit().await
     }

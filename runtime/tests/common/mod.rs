@@ -12,6 +12,8 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::Message;
 use serde_json::Value;
 
+pub mod broker;
+
 /// The broker's address; tests need the real broker and say so plainly when it is missing.
 pub fn bootstrap() -> String {
     std::env::var("KAFKA_BOOTSTRAP_SERVERS").expect(

@@ -485,7 +485,7 @@ async fn read_loop(
     applied: watch::Sender<Positions>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let mut backoff = Duration::from_millis(50);
+    let mut errors_in_a_row = 0u64;
     loop {
         if *stop.borrow() {
             break;
@@ -502,12 +502,13 @@ async fn read_loop(
         };
         match next {
             Ok(record) => {
-                backoff = Duration::from_millis(50);
+                errors_in_a_row = 0;
                 let (partition, offset) = (record.partition, record.offset);
                 handler(record);
                 applied.send_if_modified(|pos| advance(pos, partition, offset + 1));
             }
             Err(KafkaError::PartitionEOF(partition)) => {
+                errors_in_a_row = 0;
                 // At the end of a partition the consumer's position also covers records
                 // that are never delivered (transaction markers).
                 if let Some(position) = consumer_position(&consumer, &topic, partition) {
@@ -515,9 +516,17 @@ async fn read_loop(
                 }
             }
             Err(e) => {
-                tracing::warn!(topic = %topic, error = %e, "error reading from Kafka; retrying");
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(Duration::from_secs(2));
+                // librdkafka reconnects by itself; these are events about it (one per failed
+                // connection attempt while a broker is away), queued in front of the records
+                // that follow. Sleeping on each would leave the log minutes behind after an
+                // outage, so only a streak's first is worth a warning.
+                if errors_in_a_row == 0 {
+                    tracing::warn!(topic = %topic, error = %e, "error reading from Kafka; librdkafka retries");
+                } else {
+                    tracing::debug!(topic = %topic, error = %e, "error reading from Kafka");
+                }
+                errors_in_a_row += 1;
+                tokio::task::yield_now().await;
             }
         }
     }

@@ -1,0 +1,159 @@
+//! A private single-node Kafka broker (KRaft) for tests that stop and restart it; the shared
+//! broker of `e2e/services` must stay up for every other test.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use super::free_port;
+
+/// A broker process on its own ports and data directory, killed when dropped.
+pub struct PrivateBroker {
+    child: Option<Child>,
+    pub bootstrap: String,
+    dir: PathBuf,
+    lib: String,
+}
+
+impl PrivateBroker {
+    /// Formats a data directory under `dir` and starts the broker; waits until it answers.
+    pub fn start(dir: &Path) -> PrivateBroker {
+        let lib = std::env::var("KAFKA_LIB").expect(
+            "KAFKA_LIB is not set: run `e2e/services up kafka && eval \"$(e2e/services env)\"` first (e2e/test does this)",
+        );
+        let dir = dir.join("broker");
+        std::fs::create_dir_all(&dir).unwrap();
+        let (port, cport) = (free_port(), free_port());
+        std::fs::write(
+            dir.join("server.properties"),
+            format!(
+                "process.roles=broker,controller\nnode.id=1\n\
+                 controller.quorum.bootstrap.servers=127.0.0.1:{cport}\n\
+                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
+                 advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
+                 controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n\
+                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+                 log.dirs={}\nnum.partitions=1\ndefault.replication.factor=1\n\
+                 offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n\
+                 transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
+                 share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n",
+                dir.join("logs").display()
+            ),
+        )
+        .unwrap();
+        let cluster_id = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(rand_bytes());
+        let out = Command::new("java")
+            .args(java_args(&lib, &dir))
+            .args(["kafka.tools.StorageTool", "format", "--standalone", "-t"])
+            .arg(&cluster_id)
+            .arg("-c")
+            .arg(dir.join("server.properties"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "formatting the private broker failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut b = PrivateBroker {
+            child: None,
+            bootstrap: format!("127.0.0.1:{port}"),
+            dir,
+            lib,
+        };
+        b.resume();
+        b
+    }
+
+    /// Starts the (stopped) broker again on the same ports and data; waits until it answers.
+    pub fn resume(&mut self) {
+        let log = std::fs::File::create(self.dir.join(format!(
+            "broker-{}.log",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis()
+        )))
+        .unwrap();
+        let child = Command::new("java")
+            .args(java_args(&self.lib, &self.dir))
+            .arg("kafka.Kafka")
+            .arg(self.dir.join("server.properties"))
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        self.child = Some(child);
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.bootstrap)
+            .create()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while consumer
+            .fetch_metadata(None, Duration::from_secs(2))
+            .map(|m| m.brokers().is_empty())
+            .unwrap_or(true)
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the private broker did not answer on {}",
+                self.bootstrap
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Stops the broker with SIGTERM (a controlled shutdown) and waits for it to exit.
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(60);
+            while child.try_wait().ok().flatten().is_none() {
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+}
+
+impl Drop for PrivateBroker {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn java_args(lib: &str, dir: &Path) -> Vec<String> {
+    vec![
+        "-Xms64m".into(),
+        "-Xmx384m".into(),
+        "-XX:TieredStopAtLevel=1".into(),
+        format!("-Dkafka.logs.dir={}", dir.display()),
+        "-cp".into(),
+        format!("{lib}/*"),
+    ]
+}
+
+/// 16 bytes for a cluster id, distinct per run.
+fn rand_bytes() -> [u8; 16] {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    let mut b = nanos.to_le_bytes();
+    b[15] ^= std::process::id() as u8;
+    b
+}
