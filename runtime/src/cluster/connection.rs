@@ -1,5 +1,6 @@
-//! One PLAINTEXT connection to a Kafka broker: request framing, correlation ids and the
-//! ApiVersions handshake that tells which version of each API both sides speak.
+//! One connection to a Kafka broker: TLS when configured, request framing, correlation ids,
+//! the ApiVersions handshake that tells which version of each API both sides speak, and the
+//! SASL login (SaslHandshake + SaslAuthenticate) when configured.
 //!
 //! A request is `int32 size | request header | body`; the response is `int32 size | response
 //! header | body`, matched by correlation id. The connection keeps one request in flight (the
@@ -16,15 +17,27 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FindCoordinatorRequest,
     FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
     JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, RequestHeader, ResponseHeader,
+    SaslAuthenticateRequest, SaslAuthenticateResponse, SaslHandshakeRequest, SaslHandshakeResponse,
     SyncGroupRequest, SyncGroupResponse,
 };
 use kafka_protocol::protocol::{
     Decodable, Encodable, HeaderVersion, Message, StrBytes, VersionRange,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::membership::MembershipError;
+use super::security::{SaslClient, SaslSettings, TlsConnector};
+
+/// How connections are secured: TLS and SASL, each when configured.
+#[derive(Clone, Default)]
+pub(crate) struct ConnectionSecurity {
+    pub tls: Option<TlsConnector>,
+    pub sasl: Option<SaslSettings>,
+}
+
+trait Stream: AsyncRead + AsyncWrite + Unpin + Send + Sync {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + Sync> Stream for T {}
 
 /// Responses larger than this are refused rather than buffered (a JoinGroup response of a big
 /// group is the largest thing read here, far below it).
@@ -58,6 +71,8 @@ client_requests! {
     SyncGroup: SyncGroupRequest => SyncGroupResponse,
     Heartbeat: HeartbeatRequest => HeartbeatResponse,
     LeaveGroup: LeaveGroupRequest => LeaveGroupResponse,
+    SaslHandshake: SaslHandshakeRequest => SaslHandshakeResponse,
+    SaslAuthenticate: SaslAuthenticateRequest => SaslAuthenticateResponse,
 }
 
 /// The name of an API, for messages.
@@ -69,13 +84,15 @@ pub(crate) fn api_name(key: ApiKey) -> &'static str {
         ApiKey::SyncGroup => "SyncGroup",
         ApiKey::Heartbeat => "Heartbeat",
         ApiKey::LeaveGroup => "LeaveGroup",
+        ApiKey::SaslHandshake => "SaslHandshake",
+        ApiKey::SaslAuthenticate => "SaslAuthenticate",
         _ => "request",
     }
 }
 
 pub(crate) struct Connection {
     broker: String,
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     client_id: StrBytes,
     next_correlation_id: i32,
     /// Set while a request is on the wire; still set afterwards means the call was cancelled or
@@ -86,13 +103,15 @@ pub(crate) struct Connection {
 }
 
 impl Connection {
-    /// Connects to `broker` (`host:port`) and negotiates API versions.
+    /// Connects to `broker` (`host:port`), runs the TLS handshake when configured, negotiates
+    /// API versions, and logs in with SASL when configured.
     pub(crate) async fn open(
         broker: &str,
         client_id: &str,
+        security: &ConnectionSecurity,
         timeout: Duration,
     ) -> Result<Self, MembershipError> {
-        let stream = tokio::time::timeout(timeout, TcpStream::connect(broker))
+        let tcp = tokio::time::timeout(timeout, TcpStream::connect(broker))
             .await
             .map_err(|_| MembershipError::Timeout {
                 what: format!("connecting to Kafka broker {broker}"),
@@ -103,7 +122,37 @@ impl Connection {
                 detail: e.to_string(),
             })?;
         // Small request/response exchanges: don't let Nagle hold them back.
-        let _ = stream.set_nodelay(true);
+        let _ = tcp.set_nodelay(true);
+        let stream: Box<dyn Stream> = match &security.tls {
+            None => Box::new(tcp),
+            Some(tls) => {
+                let host = broker
+                    .rsplit_once(':')
+                    .map_or(broker, |(h, _)| h)
+                    .trim_start_matches('[')
+                    .trim_end_matches(']');
+                let handshake = tokio::time::timeout(timeout, tls.connect(host, tcp))
+                    .await
+                    .map_err(|_| MembershipError::Timeout {
+                        what: format!("TLS handshake with Kafka broker {broker}"),
+                        timeout,
+                    })?;
+                Box::new(handshake.map_err(|e| {
+                    // A refused certificate will be refused again; a reset connection may not.
+                    if e.kind() == std::io::ErrorKind::InvalidData {
+                        MembershipError::Authentication {
+                            broker: broker.to_string(),
+                            detail: format!("TLS handshake failed: {e}"),
+                        }
+                    } else {
+                        MembershipError::Connection {
+                            broker: broker.to_string(),
+                            detail: format!("TLS handshake failed: {e}"),
+                        }
+                    }
+                })?)
+            }
+        };
         let mut conn = Connection {
             broker: broker.to_string(),
             stream,
@@ -113,7 +162,75 @@ impl Connection {
             api_versions: HashMap::new(),
         };
         conn.negotiate(timeout).await?;
+        if let Some(sasl) = &security.sasl {
+            conn.authenticate(sasl, timeout).await?;
+        }
         Ok(conn)
+    }
+
+    /// SASL login: SaslHandshake names the mechanism, then SaslAuthenticate carries the
+    /// mechanism's messages until the client has nothing more to say.
+    async fn authenticate(
+        &mut self,
+        sasl: &SaslSettings,
+        timeout: Duration,
+    ) -> Result<(), MembershipError> {
+        let mechanism = sasl.mechanism.name();
+        let refused = |broker: &str, detail: String| MembershipError::Authentication {
+            broker: broker.to_string(),
+            detail,
+        };
+        let version = self.pick_version::<SaslHandshakeRequest>(1)?;
+        let response = self
+            .request(
+                &SaslHandshakeRequest::default()
+                    .with_mechanism(StrBytes::from_static_str(mechanism)),
+                version,
+                timeout,
+            )
+            .await?;
+        if let Some(error) = ResponseError::try_from_code(response.error_code) {
+            let offered: Vec<&str> = response.mechanisms.iter().map(|m| m.as_str()).collect();
+            return Err(refused(
+                &self.broker,
+                format!(
+                    "SASL mechanism {mechanism} refused ({error}); the broker offers {}",
+                    offered.join(", ")
+                ),
+            ));
+        }
+        let version = self.pick_version::<SaslAuthenticateRequest>(2)?;
+        let mut client = SaslClient::new(sasl);
+        let mut server = Bytes::new();
+        loop {
+            let next = client
+                .step(&server)
+                .map_err(|e| refused(&self.broker, format!("{mechanism} login failed: {e}")))?;
+            let Some(message) = next else {
+                return Ok(());
+            };
+            let response = self
+                .request(
+                    &SaslAuthenticateRequest::default().with_auth_bytes(Bytes::from(message)),
+                    version,
+                    timeout,
+                )
+                .await?;
+            if let Some(error) = ResponseError::try_from_code(response.error_code) {
+                return Err(refused(
+                    &self.broker,
+                    format!(
+                        "{mechanism} login of user '{}' refused: {}",
+                        sasl.username,
+                        response
+                            .error_message
+                            .as_deref()
+                            .map_or_else(|| error.to_string(), str::to_owned)
+                    ),
+                ));
+            }
+            server = response.auth_bytes;
+        }
     }
 
     /// `host:port` of the broker.

@@ -49,8 +49,9 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 use tracing::{debug, info, warn};
 
-use super::connection::Connection;
+use super::connection::{Connection, ConnectionSecurity};
 use super::protocol::{Assignment, CodecError, ConnectProtocol, PROTOCOL_TYPE, WorkerMetadata};
+use super::security::Security;
 use crate::config::Props;
 use crate::errors::ConnectError;
 
@@ -104,6 +105,8 @@ pub struct MembershipConfig {
     pub retry_backoff_max: Duration,
     /// `connect.protocol` (sessioned): which Connect sub-protocols to offer.
     pub protocol: ConnectProtocol,
+    /// `security.protocol`, SASL and TLS settings of the membership connection.
+    pub security: Security,
 }
 
 impl MembershipConfig {
@@ -120,6 +123,7 @@ impl MembershipConfig {
             retry_backoff: Duration::from_millis(100),
             retry_backoff_max: Duration::from_millis(1_000),
             protocol: ConnectProtocol::Sessioned,
+            security: Security::default(),
         }
     }
 
@@ -129,14 +133,7 @@ impl MembershipConfig {
     pub fn from_worker(props: &Props) -> Result<Self, MembershipError> {
         let get = |key: &str| props.get(key).map(|v| v.trim());
 
-        let security = get(SECURITY_PROTOCOL_CONFIG).unwrap_or("PLAINTEXT");
-        if !security.eq_ignore_ascii_case("PLAINTEXT") {
-            return Err(MembershipError::Config(format!(
-                "{SECURITY_PROTOCOL_CONFIG}={security} is not supported in distributed mode yet: \
-                 Ferry's group membership client only speaks PLAINTEXT (SASL/SSL for distributed \
-                 mode is not supported yet)"
-            )));
-        }
+        let security = Security::from_worker(props)?;
 
         let bootstrap = get(BOOTSTRAP_SERVERS_CONFIG).unwrap_or("localhost:9092");
         let bootstrap_servers: Vec<String> = bootstrap
@@ -157,6 +154,7 @@ impl MembershipConfig {
         };
 
         let mut config = MembershipConfig::new(bootstrap_servers, group_id);
+        config.security = security;
         if let Some(client_id) = get(CLIENT_ID_CONFIG).filter(|c| !c.is_empty()) {
             config.client_id = client_id.to_string();
         }
@@ -361,6 +359,9 @@ pub enum MembershipError {
         #[source]
         source: CodecError,
     },
+    /// The broker refused this worker's credentials, or the TLS handshake failed.
+    #[error("cannot authenticate with Kafka broker {broker}: {detail}")]
+    Authentication { broker: String, detail: String },
     /// A bug in Ferry.
     #[error("internal error in group membership: {0}")]
     Internal(String),
@@ -376,6 +377,7 @@ impl MembershipError {
             | MembershipError::RebalanceNeeded { .. } => true,
             MembershipError::Broker { error, .. } => error.is_retriable(),
             MembershipError::Config(_)
+            | MembershipError::Authentication { .. }
             | MembershipError::UnsupportedVersion { .. }
             | MembershipError::MalformedResponse { .. }
             | MembershipError::Codec { .. }
@@ -428,13 +430,20 @@ pub struct GroupMember {
     /// Why the member is (or will be) rejoining; told to the coordinator in JoinGroup.
     rejoin_cause: Option<RebalanceCause>,
     last_heartbeat: Option<Instant>,
+    /// TLS client and SASL login for every connection, built once.
+    secure: ConnectionSecurity,
 }
 
 impl GroupMember {
     /// A member that has not contacted Kafka yet; the first call finds the coordinator.
     pub fn new(config: MembershipConfig) -> Result<Self, MembershipError> {
         config.validate()?;
+        let secure = ConnectionSecurity {
+            tls: config.security.tls_connector()?,
+            sasl: config.security.sasl.clone(),
+        };
         Ok(GroupMember {
+            secure,
             config,
             coordinator: None,
             member_id: String::new(),
@@ -952,15 +961,17 @@ impl GroupMember {
         let mut last_error = None;
         for broker in &self.config.bootstrap_servers {
             let timeout = self.attempt_timeout(deadline);
-            let mut conn = match Connection::open(broker, &self.config.client_id, timeout).await {
-                Ok(conn) => conn,
-                Err(e) if e.is_retriable() => {
-                    debug!(%broker, error = %e, "Bootstrap broker unavailable");
-                    last_error = Some(e);
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
+            let mut conn =
+                match Connection::open(broker, &self.config.client_id, &self.secure, timeout).await
+                {
+                    Ok(conn) => conn,
+                    Err(e) if e.is_retriable() => {
+                        debug!(%broker, error = %e, "Bootstrap broker unavailable");
+                        last_error = Some(e);
+                        continue;
+                    }
+                    Err(e) => return Err(e),
+                };
             let version = conn.pick_version::<FindCoordinatorRequest>(MAX_FIND_COORDINATOR)?;
             let request = if version >= 4 {
                 FindCoordinatorRequest::default()
@@ -1023,15 +1034,16 @@ impl GroupMember {
             } else {
                 format!("{host}:{port}")
             };
-            let coordinator_conn = Connection::open(&address, &self.config.client_id, timeout)
-                .await
-                .map_err(|e| match e {
-                    e if e.is_retriable() => MembershipError::CoordinatorNotAvailable {
-                        group: group.clone(),
-                        detail: format!("coordinator {address} (node {node_id}): {e}"),
-                    },
-                    e => e,
-                })?;
+            let coordinator_conn =
+                Connection::open(&address, &self.config.client_id, &self.secure, timeout)
+                    .await
+                    .map_err(|e| match e {
+                        e if e.is_retriable() => MembershipError::CoordinatorNotAvailable {
+                            group: group.clone(),
+                            detail: format!("coordinator {address} (node {node_id}): {e}"),
+                        },
+                        e => e,
+                    })?;
             let versions = GroupApiVersions {
                 find_coordinator: version,
                 join_group: coordinator_conn.pick_version::<JoinGroupRequest>(MAX_JOIN_GROUP)?,

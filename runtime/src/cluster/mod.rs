@@ -12,6 +12,7 @@ pub mod assignor;
 mod connection;
 pub mod membership;
 pub mod protocol;
+pub mod security;
 
 pub use membership::{
     GroupApiVersions, GroupMember, HeartbeatOutcome, JoinOutcome, MembershipConfig,

@@ -422,8 +422,8 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
             "ssl.keystore.key" => Some(("ssl.key.pem".into(), v.clone())),
             "sasl.jaas.config" => {
                 // PLAIN and SCRAM logins carry username and password; librdkafka wants them apart.
-                let user = jaas_option(v, "username");
-                let pass = jaas_option(v, "password");
+                let user = crate::cluster::security::jaas_option(v, "username");
+                let pass = crate::cluster::security::jaas_option(v, "password");
                 if let (Some(u), Some(p)) = (user, pass) {
                     out.push(("sasl.username".into(), u));
                     Some(("sasl.password".into(), p))
@@ -441,14 +441,6 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
         }
     }
     out
-}
-
-fn jaas_option(jaas: &str, name: &str) -> Option<String> {
-    let start = jaas.find(&format!("{name}="))? + name.len() + 1;
-    let rest = &jaas[start..];
-    let rest = rest.strip_prefix('"')?;
-    let end = rest.find('"')?;
-    Some(rest[..end].to_owned())
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use super::free_port;
 pub struct PrivateBroker {
     child: Option<Child>,
     pub bootstrap: String,
+    /// The SASL_PLAINTEXT listener of a broker started with [`PrivateBroker::start_with_sasl`].
+    pub sasl_bootstrap: Option<String>,
     dir: PathBuf,
     lib: String,
 }
@@ -22,25 +24,46 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Formats a data directory under `dir` and starts the broker; waits until it answers.
     pub fn start(dir: &Path) -> PrivateBroker {
+        Self::start_inner(dir, false)
+    }
+
+    /// Like [`start`](Self::start), with a second listener, SASL_PLAINTEXT, that accepts
+    /// PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 logins of user `alice`, password `alice-secret`.
+    pub fn start_with_sasl(dir: &Path) -> PrivateBroker {
+        Self::start_inner(dir, true)
+    }
+
+    fn start_inner(dir: &Path, sasl: bool) -> PrivateBroker {
         let lib = std::env::var("KAFKA_LIB").expect(
             "KAFKA_LIB is not set: run `e2e/services up kafka && eval \"$(e2e/services env)\"` first (e2e/test does this)",
         );
         let dir = dir.join("broker");
         std::fs::create_dir_all(&dir).unwrap();
-        let (port, cport) = (free_port(), free_port());
+        let (port, cport, sport) = (free_port(), free_port(), free_port());
+        let mut listeners = format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}");
+        let mut protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned();
+        let mut extra = String::new();
+        if sasl {
+            listeners.push_str(&format!(",SASL_PLAINTEXT://127.0.0.1:{sport}"));
+            protocols.push_str(",SASL_PLAINTEXT:SASL_PLAINTEXT");
+            extra = "sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512\n\
+                listener.name.sasl_plaintext.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_alice=\"alice-secret\";\n\
+                listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n\
+                listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
+                .to_owned();
+        }
         std::fs::write(
             dir.join("server.properties"),
             format!(
                 "process.roles=broker,controller\nnode.id=1\n\
                  controller.quorum.bootstrap.servers=127.0.0.1:{cport}\n\
-                 listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
-                 advertised.listeners=PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}\n\
+                 listeners={listeners}\nadvertised.listeners={listeners}\n\
                  controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n\
-                 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT\n\
+                 listener.security.protocol.map={protocols}\n\
                  log.dirs={}\nnum.partitions=1\ndefault.replication.factor=1\n\
                  offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n\
                  transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n\
-                 share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n",
+                 share.coordinator.state.topic.min.isr=1\ngroup.initial.rebalance.delay.ms=0\n{extra}",
                 dir.join("logs").display()
             ),
         )
@@ -50,6 +73,16 @@ impl PrivateBroker {
             .args(java_args(&lib, &dir))
             .args(["kafka.tools.StorageTool", "format", "--standalone", "-t"])
             .arg(&cluster_id)
+            .args(if sasl {
+                vec![
+                    "--add-scram",
+                    "SCRAM-SHA-256=[name=alice,password=alice-secret]",
+                    "--add-scram",
+                    "SCRAM-SHA-512=[name=alice,password=alice-secret]",
+                ]
+            } else {
+                vec![]
+            })
             .arg("-c")
             .arg(dir.join("server.properties"))
             .output()
@@ -63,6 +96,7 @@ impl PrivateBroker {
         let mut b = PrivateBroker {
             child: None,
             bootstrap: format!("127.0.0.1:{port}"),
+            sasl_bootstrap: sasl.then(|| format!("127.0.0.1:{sport}")),
             dir,
             lib,
         };
