@@ -741,6 +741,24 @@ async fn external_cluster_reports_plugins_and_owns_nothing() {
     let _controller = ControllerTask::start(&client, ns);
     let clusters: Api<ConnectCluster> = Api::namespaced(client.clone(), ns);
 
+    // The worker joined its group: GET /health says so, as KIP-1017 shapes it.
+    let health = http
+        .get(format!("{}/health", worker.url))
+        .send()
+        .await
+        .expect("GET /health");
+    assert_eq!(health.status(), 200);
+    assert_eq!(
+        health
+            .json::<serde_json::Value>()
+            .await
+            .expect("health JSON"),
+        json!({
+            "status": "healthy",
+            "message": "Worker has completed startup and is ready to handle requests."
+        })
+    );
+
     let expected: Vec<ConnectorPlugin> = http
         .get(format!("{}/connector-plugins", worker.url))
         .send()
