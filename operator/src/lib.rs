@@ -8,6 +8,7 @@
 
 pub mod cluster;
 pub mod controller;
+pub mod leader;
 pub mod metrics;
 pub mod rest;
 
@@ -76,17 +77,41 @@ impl Context {
 }
 
 /// Runs the ConnectCluster and Connector controllers and the `/metrics` + `/health` server on
-/// `addr` until shutdown.
-pub async fn run(client: Client, settings: Settings, addr: SocketAddr) -> std::io::Result<()> {
+/// `addr` until shutdown. With `election`, the controllers run only while this replica holds the
+/// Lease; losing it ends `run` with an error (the process should exit and be restarted as a
+/// standby), while `/health` and `/metrics` answer all along.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    addr: SocketAddr,
+    election: Option<leader::LeaderElection>,
+) -> std::io::Result<()> {
     let mut registry = Registry::default();
-    let ctx = Context::new(client, settings, &mut registry).map_err(std::io::Error::other)?;
+    let ctx =
+        Context::new(client.clone(), settings, &mut registry).map_err(std::io::Error::other)?;
     let registry = Arc::new(registry);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving /metrics and /health on {}", listener.local_addr()?);
     let server = axum::serve(listener, router(registry));
+    let controllers = async move {
+        tokio::select! {
+            () = controller::run(ctx.clone()) => {}
+            () = cluster::run(ctx) => {}
+        }
+    };
+    let work = async move {
+        match election {
+            None => {
+                controllers.await;
+                Ok(())
+            }
+            Some(e) => leader::while_leading(client, &e, controllers)
+                .await
+                .map_err(std::io::Error::other),
+        }
+    };
     tokio::select! {
-        () = controller::run(ctx.clone()) => Ok(()),
-        () = cluster::run(ctx) => Ok(()),
+        res = work => res,
         res = server => res,
     }
 }

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use ferry_crds::{ConnectCluster, ConnectClusterSpec, ConnectorPlugin, MountedSource, PodTemplate};
+use ferry_operator::leader::{self, LeaderElection};
 use ferry_operator::{Context, Settings, cluster};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
+use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, Namespace, Service};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
@@ -831,4 +833,147 @@ async fn external_cluster_reports_plugins_and_owns_nothing() {
     })
     .await;
     assert_eq!(c.status.expect("status").connector_plugins, expected);
+}
+
+/// One operator replica: the ConnectCluster controller behind the leader election.
+struct Replica {
+    task: tokio::task::JoinHandle<Result<(), ferry_operator::leader::LeaderError>>,
+    ctx: Arc<Context>,
+}
+
+impl Replica {
+    fn start(client: &Client, namespace: &str, identity: &str) -> Self {
+        let settings = Settings {
+            namespace: Some(namespace.to_owned()),
+            requeue_after: Duration::from_secs(1),
+            rest_timeout: Duration::from_secs(3),
+            cleanup_grace: Duration::from_secs(10),
+        };
+        let mut registry = Registry::default();
+        let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");
+        let election = LeaderElection {
+            lease_duration: Duration::from_secs(4),
+            renew_grace: Duration::from_secs(1),
+            ..LeaderElection::new(namespace, identity)
+        };
+        let (client, c) = (client.clone(), ctx.clone());
+        let task =
+            tokio::spawn(
+                async move { leader::while_leading(client, &election, cluster::run(c)).await },
+            );
+        Self { task, ctx }
+    }
+
+    fn reconciles(&self) -> u64 {
+        self.ctx.cluster_metrics.reconciliations.get()
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn lease_holder(client: &Client, ns: &str) -> Option<String> {
+    let leases: Api<Lease> = Api::namespaced(client.clone(), ns);
+    leases
+        .get_opt("ferry-operator")
+        .await
+        .ok()??
+        .spec?
+        .holder_identity
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_operators_never_both_act() {
+    required_env("KUBECONFIG");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "ferry-le").await;
+    let ns = ns.name.clone().leak() as &str;
+    let a = Replica::start(&client, ns, "replica-a");
+    let b = Replica::start(&client, ns, "replica-b");
+    let leader = eventually("a replica holds the Lease", WAIT, || async {
+        lease_holder(&client, ns).await
+    })
+    .await;
+    let (leading, standby) = match leader.as_str() {
+        "replica-a" => (a, b),
+        "replica-b" => (b, a),
+        other => panic!("unexpected holder {other}"),
+    };
+
+    let clusters: Api<ConnectCluster> = Api::namespaced(client.clone(), ns);
+    let stss: Api<StatefulSet> = Api::namespaced(client.clone(), ns);
+    clusters
+        .create(
+            &PostParams::default(),
+            &ConnectCluster::new(
+                "le",
+                ConnectClusterSpec {
+                    bootstrap_servers: "kafka:9092".into(),
+                    ..ConnectClusterSpec::default()
+                },
+            ),
+        )
+        .await
+        .expect("create ConnectCluster");
+    eventually(
+        "the leader deploys the cluster and it becomes Ready",
+        WAIT,
+        || async {
+            let c = clusters.get("le").await.ok()?;
+            (ready(&c)?.0 == "True").then_some(())
+        },
+    )
+    .await;
+    // Renewals happen meanwhile (every 3 s): hold the standby's silence over several of them.
+    for _ in 0..3 {
+        clusters
+            .patch(
+                "le",
+                &PatchParams::default(),
+                &Patch::Merge(json!({"metadata": {"annotations": {"test/poke": unique("p")}}})),
+            )
+            .await
+            .expect("poke");
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(leading.reconciles() > 0);
+    assert_eq!(
+        standby.reconciles(),
+        0,
+        "the standby reconciled while not leading"
+    );
+    assert_eq!(
+        lease_holder(&client, ns).await.as_deref(),
+        Some(leader.as_str())
+    );
+
+    // The leader goes away: the standby takes the Lease and acts.
+    let before = leading.reconciles();
+    drop(leading);
+    let other = eventually("the standby takes the Lease", WAIT, || async {
+        lease_holder(&client, ns).await.filter(|h| *h != leader)
+    })
+    .await;
+    clusters
+        .patch(
+            "le",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 2}})),
+        )
+        .await
+        .expect("scale");
+    eventually("the new leader scales the StatefulSet", WAIT, || async {
+        let s = stss.get("le-connect").await.ok()?;
+        (s.spec?.replicas == Some(2)).then_some(())
+    })
+    .await;
+    assert!(
+        standby.reconciles() > 0,
+        "{other} did not act after taking over"
+    );
+    assert!(before > 0);
 }
