@@ -16,6 +16,7 @@ use ferry_operator::{Context, Settings, cluster};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, Namespace, Service};
+use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
@@ -194,6 +195,18 @@ fn owned_by<K: Resource>(obj: &K, owner: &ConnectCluster) -> bool {
             && o.api_version == "ferry.dev/v1alpha1"
             && Some(&o.uid) == owner.uid().as_ref()
             && o.controller == Some(true)
+    })
+}
+
+async fn has_event(client: &Client, ns: &str, object: &str, reason: &str) -> bool {
+    let api: Api<K8sEvent> = Api::namespaced(client.clone(), ns);
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return false;
+    };
+    list.items.iter().any(|e| {
+        e.reason.as_deref() == Some(reason)
+            && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(object)
+            && e.regarding.as_ref().and_then(|r| r.kind.as_deref()) == Some("ConnectCluster")
     })
 }
 
@@ -470,6 +483,13 @@ async fn deployed_cluster_objects_rollout_scale_status_and_cascade() {
             "app.kubernetes.io/component=connect-worker,app.kubernetes.io/instance=sync,app.kubernetes.io/name=ferry"
         )
     );
+
+    eventually("an Available event about sync", WAIT, || async {
+        has_event(&client, ns, "sync", "Available")
+            .await
+            .then_some(())
+    })
+    .await;
 
     // --- nothing changes → nothing is written: reconciles triggered by an owned object's
     // change leave the ConnectCluster and the StatefulSet untouched.
