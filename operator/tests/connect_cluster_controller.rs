@@ -15,10 +15,13 @@ use ferry_operator::leader::{self, LeaderElection};
 use ferry_operator::{Context, Settings, cluster};
 use k8s_openapi::api::apps::v1::{ControllerRevision, StatefulSet};
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, EnvVar, Namespace, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, EnvVar, Namespace, ResourceRequirements, Service, Toleration,
+};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client, Resource, ResourceExt};
@@ -210,6 +213,20 @@ async fn has_event(client: &Client, ns: &str, object: &str, reason: &str) -> boo
     })
 }
 
+fn resources() -> ResourceRequirements {
+    ResourceRequirements {
+        requests: Some(BTreeMap::from([
+            ("cpu".to_owned(), Quantity("100m".into())),
+            ("memory".to_owned(), Quantity("128Mi".into())),
+        ])),
+        limits: Some(BTreeMap::from([(
+            "memory".to_owned(),
+            Quantity("256Mi".into()),
+        )])),
+        ..ResourceRequirements::default()
+    }
+}
+
 fn selector() -> BTreeMap<String, String> {
     [
         ("app.kubernetes.io/component", "connect-worker"),
@@ -280,8 +297,17 @@ async fn deployed_cluster_objects_rollout_scale_status_and_cascade() {
             pod_labels: BTreeMap::from([("team".to_owned(), "data".to_owned())]),
             pod_annotations: BTreeMap::from([("example.com/note".to_owned(), "x".to_owned())]),
             service_account_name: Some("default".into()),
+            node_selector: BTreeMap::from([("kubernetes.io/os".to_owned(), "linux".to_owned())]),
+            tolerations: vec![Toleration {
+                key: Some("dedicated".into()),
+                operator: Some("Equal".into()),
+                value: Some("connect".into()),
+                effect: Some("NoSchedule".into()),
+                ..Toleration::default()
+            }],
             ..PodTemplate::default()
         }),
+        resources: Some(resources()),
         rest_port: 8084,
         ..ConnectClusterSpec::default()
     };
@@ -344,6 +370,18 @@ async fn deployed_cluster_objects_rollout_scale_status_and_cascade() {
     let pod = spec.template.spec.clone().expect("pod spec");
     assert_eq!(pod.service_account_name.as_deref(), Some("default"));
     assert_eq!(pod.automount_service_account_token, Some(false));
+    assert_eq!(
+        pod.node_selector,
+        Some(BTreeMap::from([(
+            "kubernetes.io/os".to_owned(),
+            "linux".to_owned()
+        )]))
+    );
+    assert_eq!(
+        pod.tolerations.as_ref().and_then(|t| t[0].value.as_deref()),
+        Some("connect")
+    );
+    assert_eq!(pod.containers[0].resources, Some(resources()));
     let psc = pod.security_context.clone().expect("pod securityContext");
     assert_eq!(psc.run_as_non_root, Some(true));
     assert_eq!(psc.run_as_user, Some(cluster::DEFAULT_USER));
@@ -541,6 +579,16 @@ async fn deployed_cluster_objects_rollout_scale_status_and_cascade() {
         sts_rv,
         "StatefulSet rewritten although nothing changed"
     );
+
+    // --- an owned object deleted by hand comes back (the owned-object watches reconcile).
+    pdbs.delete("sync-connect", &DeleteParams::default())
+        .await
+        .expect("delete the PDB");
+    eventually("the PDB recreated", WAIT, || async {
+        let p = pdbs.get_opt("sync-connect").await.ok()??;
+        (p.metadata.deletion_timestamp.is_none() && p.uid() != pdb.uid()).then_some(())
+    })
+    .await;
 
     // --- a config change rolls the workers: new hash, new ControllerRevision, all updated.
     let sts = stss.get("sync-connect").await.expect("sts");
