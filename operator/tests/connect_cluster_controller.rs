@@ -967,3 +967,65 @@ async fn two_operators_never_both_act() {
     );
     assert!(before > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_spec_the_api_server_refuses_is_reported_in_status() {
+    required_env("KUBECONFIG");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let ns = TestNamespace::create(&client, "ferry-cc-bad").await;
+    let ns = ns.name.clone().leak() as &str;
+    let _controller = ControllerTask::start(&client, ns);
+    let clusters: Api<ConnectCluster> = Api::namespaced(client.clone(), ns);
+    // Requests above limits: the CRD cannot tell, the StatefulSet validation does.
+    let bad = ResourceRequirements {
+        requests: Some(BTreeMap::from([("cpu".to_owned(), Quantity("2".into()))])),
+        limits: Some(BTreeMap::from([("cpu".to_owned(), Quantity("1".into()))])),
+        ..ResourceRequirements::default()
+    };
+    clusters
+        .create(
+            &PostParams::default(),
+            &ConnectCluster::new(
+                "bad",
+                ConnectClusterSpec {
+                    bootstrap_servers: "kafka:9092".into(),
+                    resources: Some(bad),
+                    ..ConnectClusterSpec::default()
+                },
+            ),
+        )
+        .await
+        .expect("create ConnectCluster");
+    let (_, _, message) = eventually("Ready=False ApplyFailed", WAIT, || async {
+        let c = clusters.get("bad").await.ok()?;
+        let r = cluster::ready_of(c.status.as_ref())?;
+        (r.0 == "False" && r.1 == "ApplyFailed").then_some(r)
+    })
+    .await;
+    assert!(
+        message.contains("must be less than or equal to cpu limit"),
+        "{message}"
+    );
+    eventually("an ApplyFailed event", WAIT, || async {
+        has_event(&client, ns, "bad", "ApplyFailed")
+            .await
+            .then_some(())
+    })
+    .await;
+
+    // Fixing the spec deploys the cluster.
+    clusters
+        .patch(
+            "bad",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"resources": {"limits": {"cpu": "2"}}}})),
+        )
+        .await
+        .expect("fix the spec");
+    eventually("Ready=True once fixed", WAIT, || async {
+        let c = clusters.get("bad").await.ok()?;
+        (ready(&c)?.0 == "True").then_some(())
+    })
+    .await;
+}

@@ -42,7 +42,7 @@ pub use headless_service::headless_service;
 pub use pdb::pod_disruption_budget;
 pub use rest_service::rest_service;
 pub use stateful_set::{CONFIG_DIR, CONTAINER, DEFAULT_USER, stateful_set};
-pub use status::{Observed, ready_of, status};
+pub use status::{Observed, failed, ready_of, status};
 
 use crate::Context;
 use crate::controller::{Error, truncate};
@@ -207,7 +207,19 @@ async fn apply(cluster: &ConnectCluster, ctx: &Context) -> Result<Action, Error>
     let sts = if cluster.spec.external.is_some() {
         None
     } else {
-        Some(apply_owned(cluster, ctx, &ns).await?)
+        match apply_owned(cluster, ctx, &ns).await {
+            Ok(sts) => Some(sts),
+            Err(e) => {
+                // Say why in the status: typically the API server refused an object built
+                // from the spec (a bad template, resources, env...).
+                let new = failed(cluster, "ApplyFailed", &truncate(&e.to_string(), 1024));
+                report_transition(ctx, cluster, &new).await;
+                if let Err(we) = write_status(ctx, cluster, new).await {
+                    warn!(cluster = %key(cluster), "cannot write status: {we}");
+                }
+                return Err(e);
+            }
+        }
     };
     // Ask the workers only when one can answer: a deployed cluster with no Ready worker would
     // only cost a timeout.

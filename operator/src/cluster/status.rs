@@ -119,6 +119,31 @@ pub fn status(cluster: &ConnectCluster, observed: &Observed<'_>) -> ConnectClust
     new
 }
 
+/// The status after a reconcile that could not apply the owned objects: the last status with
+/// `Ready=False` (`reason`, `message`), so `kubectl get` shows why (e.g. the API server refused
+/// the pod template built from the spec).
+pub fn failed(cluster: &ConnectCluster, reason: &str, message: &str) -> ConnectClusterStatus {
+    let mut new = cluster.status.clone().unwrap_or_default();
+    new.observed_generation = cluster.metadata.generation;
+    let last_transition_time = match new.conditions.iter().find(|c| c.type_ == conditions::READY) {
+        Some(c) if c.status == conditions::FALSE => c.last_transition_time.clone(),
+        _ => Time(Utc::now()),
+    };
+    new.conditions.retain(|c| c.type_ != conditions::READY);
+    new.conditions.insert(
+        0,
+        Condition {
+            type_: conditions::READY.to_owned(),
+            status: conditions::FALSE.to_owned(),
+            reason: reason.to_owned(),
+            message: message.to_owned(),
+            last_transition_time,
+            observed_generation: cluster.metadata.generation,
+        },
+    );
+    new
+}
+
 /// The `Ready` condition's (status, reason), if any.
 pub fn ready_of(status: Option<&ConnectClusterStatus>) -> Option<(String, String, String)> {
     status?
@@ -237,6 +262,32 @@ mod tests {
             ready_of(Some(&stale)).map(|r| r.1),
             Some("RollingOut".into())
         );
+    }
+
+    #[test]
+    fn failures_keep_the_rest_of_the_status() {
+        let mut cluster = fixtures::connect_cluster("c").build();
+        let set = sts(2, rolled(1, 1));
+        cluster.status = Some(status(
+            &cluster,
+            &Observed {
+                stateful_set: Some(&set),
+                plugins: None,
+            },
+        ));
+        let f = failed(&cluster, "ApplyFailed", "StatefulSet refused");
+        assert_eq!(f.ready_replicas, Some(1));
+        assert_eq!(
+            ready_of(Some(&f)),
+            Some((
+                "False".into(),
+                "ApplyFailed".into(),
+                "StatefulSet refused".into()
+            ))
+        );
+        assert_eq!(f.conditions.len(), 2);
+        cluster.status = Some(f.clone());
+        assert_eq!(failed(&cluster, "ApplyFailed", "StatefulSet refused"), f);
     }
 
     #[test]
