@@ -32,7 +32,6 @@ const WAIT: Duration = Duration::from_secs(90);
 
 /// A fresh namespace, deleted on drop.
 struct TestNamespace {
-    client: Client,
     name: String,
 }
 
@@ -50,23 +49,30 @@ impl TestNamespace {
         api.create(&PostParams::default(), &ns)
             .await
             .expect("create namespace");
-        Self {
-            client: client.clone(),
-            name,
-        }
+        Self { name }
     }
 }
 
 impl Drop for TestNamespace {
+    /// Deletes the namespace (and so everything in it) on a thread with its own runtime and
+    /// client: the test's runtime may be gone by the time a spawned task would run.
     fn drop(&mut self) {
-        let api: Api<Namespace> = Api::all(self.client.clone());
         let name = self.name.clone();
-        // Best effort, in the background: the runtime may be shutting down.
-        if let Ok(handle) = tokio::runtime::Handle::try_current() {
-            handle.spawn(async move {
-                let _ = api.delete(&name, &DeleteParams::default()).await;
+        let _ = std::thread::spawn(move || {
+            let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            rt.block_on(async {
+                if let Ok(client) = Client::try_default().await {
+                    let api: Api<Namespace> = Api::all(client);
+                    let _ = api.delete(&name, &DeleteParams::default()).await;
+                }
             });
-        }
+        })
+        .join();
     }
 }
 
