@@ -217,7 +217,7 @@ pub fn error_policy(conn: Arc<Connector>, err: &Error, ctx: Arc<Context>) -> Act
 pub(crate) struct Backoff(Mutex<HashMap<String, u32>>);
 
 impl Context {
-    fn bump_backoff(&self, key: &str) -> u32 {
+    pub(crate) fn bump_backoff(&self, key: &str) -> u32 {
         let mut map = self.backoff.0.lock().unwrap_or_else(|p| p.into_inner());
         let n = map.entry(key.to_owned()).or_insert(0);
         let attempt = *n;
@@ -225,7 +225,7 @@ impl Context {
         attempt
     }
 
-    fn reset_backoff(&self, key: &str) {
+    pub(crate) fn reset_backoff(&self, key: &str) {
         let mut map = self.backoff.0.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(key);
     }
@@ -283,13 +283,7 @@ pub fn target_of(cluster: &ConnectCluster, connector_ns: &str) -> Target {
             ),
         };
     }
-    match &cluster.spec.external {
-        Some(url) => Target::Url(url.trim_end_matches('/').to_owned()),
-        None => Target::Url(format!(
-            "http://{name}-connect.{ns}.svc:{}",
-            cluster.spec.rest_port
-        )),
-    }
+    Target::Url(crate::cluster::rest_url(cluster))
 }
 
 async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
@@ -727,7 +721,7 @@ pub fn mask_secrets(message: &str, config: &BTreeMap<String, String>) -> String 
     out
 }
 
-fn truncate(s: &str, max: usize) -> String {
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.len() <= max {
         return s.to_owned();
     }
@@ -841,7 +835,7 @@ mod tests {
         local.metadata.namespace = Some("team-a".into());
         assert_eq!(
             target_of(&local, "team-a"),
-            Target::Url("http://connect-connect.team-a.svc:8083".into())
+            Target::Url("http://connect-connect-api.team-a.svc:8083".into())
         );
         assert!(matches!(
             target_of(&local, "team-b"),

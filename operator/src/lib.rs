@@ -1,10 +1,14 @@
-//! Ferry's Kubernetes operator: reconciles `Connector` resources (and, next, `ConnectCluster`s)
-//! against Connect-compatible clusters over their public REST API.
+//! Ferry's Kubernetes operator: deploys `ConnectCluster`s as StatefulSets of `ferry distributed`
+//! workers ([`cluster`]) and reconciles `Connector` resources against Connect-compatible clusters
+//! over their public REST API ([`controller`]).
 //!
-//! [`run`] is what the `ferry-operator run` binary does: the controller plus a small HTTP server
-//! with `/metrics` and `/health`. Tests call [`controller::run`] with a [`Context`] directly.
+//! [`run`] is what the `ferry-operator run` binary does: both controllers plus a small HTTP server
+//! with `/metrics` and `/health`. Tests call [`controller::run`] or [`cluster::run`] with a
+//! [`Context`] directly.
 
+pub mod cluster;
 pub mod controller;
+pub mod leader;
 pub mod metrics;
 pub mod rest;
 
@@ -29,8 +33,10 @@ pub struct Context {
     pub client: Client,
     /// Publishes Kubernetes Events about Connectors.
     pub recorder: Recorder,
-    /// Reconcile metrics.
+    /// Reconcile metrics of the Connector controller.
     pub metrics: Metrics,
+    /// Reconcile metrics of the ConnectCluster controller.
+    pub cluster_metrics: Metrics,
     /// REST client for Connect clusters, with connect and request timeouts.
     pub http: reqwest::Client,
     /// Behaviour knobs.
@@ -58,6 +64,11 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             metrics: Metrics::default().register(registry),
+            cluster_metrics: Metrics::default().register_as(
+                registry,
+                "connect_cluster",
+                "ConnectCluster",
+            ),
             http,
             settings,
             backoff: controller::Backoff::default(),
@@ -65,16 +76,42 @@ impl Context {
     }
 }
 
-/// Runs the Connector controller and the `/metrics` + `/health` server on `addr` until shutdown.
-pub async fn run(client: Client, settings: Settings, addr: SocketAddr) -> std::io::Result<()> {
+/// Runs the ConnectCluster and Connector controllers and the `/metrics` + `/health` server on
+/// `addr` until shutdown. With `election`, the controllers run only while this replica holds the
+/// Lease; losing it ends `run` with an error (the process should exit and be restarted as a
+/// standby), while `/health` and `/metrics` answer all along.
+pub async fn run(
+    client: Client,
+    settings: Settings,
+    addr: SocketAddr,
+    election: Option<leader::LeaderElection>,
+) -> std::io::Result<()> {
     let mut registry = Registry::default();
-    let ctx = Context::new(client, settings, &mut registry).map_err(std::io::Error::other)?;
+    let ctx =
+        Context::new(client.clone(), settings, &mut registry).map_err(std::io::Error::other)?;
     let registry = Arc::new(registry);
     let listener = tokio::net::TcpListener::bind(addr).await?;
     tracing::info!("serving /metrics and /health on {}", listener.local_addr()?);
     let server = axum::serve(listener, router(registry));
+    let controllers = async move {
+        tokio::select! {
+            () = controller::run(ctx.clone()) => {}
+            () = cluster::run(ctx) => {}
+        }
+    };
+    let work = async move {
+        match election {
+            None => {
+                controllers.await;
+                Ok(())
+            }
+            Some(e) => leader::while_leading(client, &e, controllers)
+                .await
+                .map_err(std::io::Error::other),
+        }
+    };
     tokio::select! {
-        () = controller::run(ctx) => Ok(()),
+        res = work => res,
         res = server => res,
     }
 }

@@ -39,22 +39,28 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// Registers every metric under the `ferry_operator` prefix.
+    /// Registers every metric of the Connector controller under the `ferry_operator_connector`
+    /// prefix.
     pub fn register(self, registry: &mut Registry) -> Self {
+        self.register_as(registry, "connector", "Connector")
+    }
+
+    /// Registers every metric as `ferry_operator_{prefix}_...`, described for `kind` resources.
+    pub fn register_as(self, registry: &mut Registry, prefix: &str, kind: &str) -> Self {
         let sub = registry.sub_registry_with_prefix("ferry_operator");
         sub.register(
-            "connector_reconciliations",
-            "Connector reconciles started",
+            format!("{prefix}_reconciliations"),
+            format!("{kind} reconciles started"),
             self.reconciliations.clone(),
         );
         sub.register(
-            "connector_reconcile_failures",
-            "Connector reconciles that failed, by error kind",
+            format!("{prefix}_reconcile_failures"),
+            format!("{kind} reconciles that failed, by error kind"),
             self.failures.clone(),
         );
         sub.register(
-            "connector_reconcile_duration_seconds",
-            "Duration of Connector reconciles",
+            format!("{prefix}_reconcile_duration_seconds"),
+            format!("Duration of {kind} reconciles"),
             self.reconcile_duration.clone(),
         );
         self

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use ferry_crds::ConnectorStatusReport;
+use ferry_crds::{ConnectorPlugin, ConnectorStatusReport};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -148,6 +148,12 @@ impl<'a> ConnectRest<'a> {
         })?;
         let infos: Value = self.call_json(Method::PUT, &path, Some(&body)).await?;
         Ok(parse_validation(&infos))
+    }
+
+    /// `GET /connector-plugins`: the connector plugins the workers offer, in the cluster's order.
+    pub async fn connector_plugins(&self) -> Result<Vec<ConnectorPlugin>, RestError> {
+        self.call_json(Method::GET, "/connector-plugins", None)
+            .await
     }
 
     /// `GET /connectors/{name}/config`; `None` when the connector does not exist.

@@ -2,12 +2,10 @@
 //! worker (bring them up with `e2e/services up kafka kube` and `eval "$(e2e/services env)"`).
 
 use std::collections::BTreeMap;
-use std::future::Future;
-use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use ferry_crds::{
     ClusterRef, ConnectCluster, ConnectClusterSpec, Connector, ConnectorSpec, ConnectorState,
@@ -16,68 +14,15 @@ use ferry_crds::{
 use ferry_operator::{Context, Settings, controller};
 use k8s_openapi::api::core::v1::Namespace;
 use k8s_openapi::api::events::v1::Event as K8sEvent;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
 use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
-const POLL: Duration = Duration::from_millis(200);
+mod common;
+use common::{eventually, ferry_bin, install_crds, required_env, unique};
+
 const WAIT: Duration = Duration::from_secs(60);
-
-fn required_env(var: &str) -> String {
-    match std::env::var(var) {
-        Ok(v) if !v.is_empty() => v,
-        _ => panic!(
-            "{var} is not set: these tests need a real Kafka and Kubernetes; run \
-             `e2e/services up kafka kube && eval \"$(e2e/services env)\"` first"
-        ),
-    }
-}
-
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .expect("clock")
-        .subsec_nanos();
-    format!("{prefix}-{}-{}", std::process::id(), nanos % 1_000_000)
-}
-
-/// Polls `f` every [`POLL`] until it returns `Some`, panicking after `timeout`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for: {what}"
-        );
-        tokio::time::sleep(POLL).await;
-    }
-}
-
-fn ferry_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("FERRY_BIN") {
-        return PathBuf::from(p);
-    }
-    let target = std::env::var("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
-    let bin = target.join("debug/ferry");
-    assert!(
-        bin.exists(),
-        "{} not found: build the worker first with `cargo build -p ferry-runtime --bin ferry` \
-         (or set FERRY_BIN)",
-        bin.display()
-    );
-    bin
-}
 
 /// A `ferry standalone` worker, killed on drop.
 struct Worker {
@@ -149,29 +94,6 @@ impl Drop for Worker {
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-    }
-}
-
-async fn install_crds(client: &Client) {
-    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
-    for crd in ferry_crds::crds() {
-        let name = crd.name_any();
-        api.patch(
-            &name,
-            &PatchParams::apply("ferry-operator-tests").force(),
-            &Patch::Apply(&crd),
-        )
-        .await
-        .expect("apply CRD");
-        eventually(&format!("CRD {name} Established"), WAIT, || async {
-            let crd = api.get(&name).await.ok()?;
-            crd.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        })
-        .await;
     }
 }
 

@@ -14,7 +14,7 @@ use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, reload};
 
 use ferry_runtime::cluster::MembershipConfig;
-use ferry_runtime::config::files::{load_connector_config, load_worker_config};
+use ferry_runtime::config::files::{apply_overrides, load_connector_config, load_worker_config};
 use ferry_runtime::config::worker::WorkerConfig;
 use ferry_runtime::herder::{DistributedHerder, DistributedSettings, Herder, StandaloneHerder};
 use ferry_runtime::plugins::Registry;
@@ -50,6 +50,10 @@ enum Command {
     Distributed {
         /// The worker's properties (bootstrap.servers, group.id, internal topics, listeners...).
         worker_config: PathBuf,
+        /// Sets one worker property over the file's value, as KEY=VALUE (repeatable); e.g. the
+        /// operator passes each pod's `rest.advertised.host.name` this way.
+        #[arg(long = "override", value_name = "KEY=VALUE")]
+        overrides: Vec<String>,
     },
 }
 
@@ -105,9 +109,10 @@ async fn run(cli: Cli) -> Result<()> {
             worker_config,
             connector_configs,
         } => standalone(worker_config, connector_configs, root_level, reload).await,
-        Command::Distributed { worker_config } => {
-            distributed(worker_config, root_level, reload).await
-        }
+        Command::Distributed {
+            worker_config,
+            overrides,
+        } => distributed(worker_config, &overrides, root_level, reload).await,
     }
 }
 
@@ -250,10 +255,12 @@ async fn standalone(
 
 async fn distributed(
     worker_path: PathBuf,
+    overrides: &[String],
     root_level: String,
     reload: rest::ReloadFn,
 ) -> Result<()> {
-    let props = load_worker_config(&worker_path)?;
+    let mut props = load_worker_config(&worker_path)?;
+    apply_overrides(&mut props, overrides)?;
     let config = WorkerConfig::distributed(&props)
         .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
     let mut membership = MembershipConfig::from_worker(&props)

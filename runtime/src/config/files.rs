@@ -77,6 +77,30 @@ pub fn load_worker_config(path: &Path) -> Result<BTreeMap<String, String>, Conne
     properties::parse_map(&text).map_err(|e| e.with_path(path).into())
 }
 
+/// Applies `KEY=VALUE` overrides (from `ferry distributed --override`) on top of a worker config.
+///
+/// The operator uses this to give each pod of a StatefulSet its own `rest.advertised.host.name`
+/// while all pods share one properties file. The value may contain `=`; an item without `=` or
+/// with an empty key is an error naming it.
+pub fn apply_overrides(
+    props: &mut BTreeMap<String, String>,
+    overrides: &[String],
+) -> Result<(), ConnectError> {
+    for item in overrides {
+        match item.split_once('=') {
+            Some((key, value)) if !key.trim().is_empty() => {
+                props.insert(key.trim().to_owned(), value.to_owned());
+            }
+            _ => {
+                return Err(ConnectError::config(format!(
+                    "--override {item:?}: expected KEY=VALUE"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn read(path: &Path, what: &str) -> Result<Vec<u8>, ConnectError> {
     std::fs::read(path)
         .map_err(|e| ConnectError::config(format!("cannot read {what} {}: {e}", path.display())))
@@ -192,6 +216,34 @@ mod tests {
 
     fn err_msg(text: &str, file: &str) -> String {
         parse(text, file).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn overrides_replace_and_add_keys() {
+        let mut props: BTreeMap<String, String> = [("group.id", "a"), ("rest.port", "8083")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        apply_overrides(
+            &mut props,
+            &[
+                "group.id=b".to_owned(),
+                "rest.advertised.host.name=c-0.c.ns.svc".to_owned(),
+                "x=y=z".to_owned(),
+            ],
+        )
+        .unwrap();
+        assert_eq!(props["group.id"], "b");
+        assert_eq!(props["rest.advertised.host.name"], "c-0.c.ns.svc");
+        assert_eq!(props["x"], "y=z");
+        assert_eq!(props["rest.port"], "8083");
+        let err = apply_overrides(&mut props, &["novalue".to_owned()]).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--override \"novalue\": expected KEY=VALUE"),
+            "{err}"
+        );
+        assert!(apply_overrides(&mut props, &["=v".to_owned()]).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //!   `commit-NAME` record is read.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
@@ -23,7 +24,7 @@ use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot, watch};
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
 use super::views::{Snapshot, info_of, status_of, validate};
-use super::{ConfigPatch, Created, Herder, HerderError, apply_patch, is_forwarded};
+use super::{ConfigPatch, Created, Herder, HerderError, WorkerHealth, apply_patch, is_forwarded};
 use crate::cluster::assignor::{AssignorState, Desired, Member, RoundInfo};
 use crate::cluster::membership::{GroupMember, HeartbeatOutcome, MembershipConfig};
 use crate::cluster::protocol::{Assignment, TaskRef, WorkerMetadata};
@@ -47,6 +48,10 @@ const JOIN_BACKOFF: Duration = Duration::from_secs(1);
 /// Pause after a heartbeat that could not reach the coordinator (Kafka's retry.backoff.ms).
 const HEARTBEAT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
 
+/// How long `GET /health` waits for the member loop to answer before reporting it unhealthy
+/// (Kafka's health check waits as long).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Settings of the distributed herder.
 #[derive(Debug, Clone)]
 pub struct DistributedSettings {
@@ -66,6 +71,8 @@ struct LeaderView {
 
 enum Command {
     RestartTask(TaskId, oneshot::Sender<Result<(), HerderError>>),
+    /// Answered as soon as the member loop gets to it: the health check's liveness probe.
+    Ping(oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -77,6 +84,8 @@ pub struct DistributedHerder {
     leader: Arc<RwLock<LeaderView>>,
     tx: mpsc::UnboundedSender<Command>,
     http: reqwest::Client,
+    /// Set once the worker first joined its group (then `GET /health` stops answering 503).
+    started: Arc<AtomicBool>,
 }
 
 impl DistributedHerder {
@@ -90,6 +99,7 @@ impl DistributedHerder {
             .map_err(|e| HerderError::BadRequest(e.to_string()))?;
         let (tx, rx) = mpsc::unbounded_channel();
         let leader = Arc::new(RwLock::new(LeaderView::default()));
+        let started = Arc::new(AtomicBool::new(false));
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -110,6 +120,7 @@ impl DistributedHerder {
             retry_at: None,
             desired_at_assignment: None,
             generation: 0,
+            started: started.clone(),
         };
         tokio::spawn(member.run(rx));
         Ok(DistributedHerder {
@@ -118,6 +129,7 @@ impl DistributedHerder {
             leader,
             tx,
             http,
+            started,
         })
     }
 
@@ -570,6 +582,27 @@ impl Herder for DistributedHerder {
             let _ = rx.await;
         }
     }
+
+    /// Starting until the first join; then healthy while the member loop answers a ping within
+    /// [`HEALTH_TIMEOUT`] (a loop stuck in a rebalance or a blocking call would leave every
+    /// request hanging, which is what Kafka's 500 means).
+    async fn health(&self) -> WorkerHealth {
+        if !self.started.load(Ordering::Acquire) {
+            return WorkerHealth::Starting;
+        }
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send(Command::Ping(tx)).is_err() {
+            return WorkerHealth::Unhealthy("the worker's herder has stopped".into());
+        }
+        match tokio::time::timeout(HEALTH_TIMEOUT, rx).await {
+            Ok(Ok(())) => WorkerHealth::Healthy,
+            Ok(Err(_)) => WorkerHealth::Unhealthy("the worker's herder has stopped".into()),
+            Err(_) => WorkerHealth::Unhealthy(format!(
+                "Worker was unable to handle this request within {}s and may be unable to handle other requests.",
+                HEALTH_TIMEOUT.as_secs()
+            )),
+        }
+    }
 }
 
 impl DistributedHerder {
@@ -612,6 +645,7 @@ struct MemberLoop {
     /// The work that existed when the leader last assigned.
     desired_at_assignment: Option<(BTreeSet<String>, BTreeSet<TaskRef>)>,
     generation: i32,
+    started: Arc<AtomicBool>,
 }
 
 /// Heartbeats while the member is in a generation, on its own task so that stopping and
@@ -701,6 +735,7 @@ impl MemberLoop {
                     tokio::time::sleep(JOIN_BACKOFF).await;
                     continue;
                 }
+                self.started.store(true, Ordering::Release);
                 if self.need_rejoin {
                     // Revoked work has stopped: the follow-up round starts now, not at the
                     // next heartbeat or config change.
@@ -732,6 +767,9 @@ impl MemberLoop {
                     Some(Command::RestartTask(id, reply)) => {
                         let r = self.restart_task(&id).await;
                         let _ = reply.send(r);
+                    }
+                    Some(Command::Ping(reply)) => {
+                        let _ = reply.send(());
                     }
                     Some(Command::Shutdown(reply)) => {
                         // Heartbeats go on while tasks stop and commit; then leave, so the

@@ -26,6 +26,17 @@ use crate::rest::api::{
 };
 use crate::worker::{TargetState, WorkerContext};
 
+/// A worker's health as `GET /health` reports it (KIP-1017).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WorkerHealth {
+    /// Started and able to handle requests (200).
+    Healthy,
+    /// Still starting, e.g. not yet a member of its group (503).
+    Starting,
+    /// Started, but its herder does not answer: requests would hang (500); the reason.
+    Unhealthy(String),
+}
+
 /// What the REST API asks of a worker, answered by the standalone or the distributed herder.
 #[async_trait]
 pub trait Herder: Send + Sync {
@@ -155,6 +166,12 @@ pub trait Herder: Send + Sync {
     async fn reset_offsets(&self, name: String) -> Result<Message, HerderError>;
     /// Stops every connector and task, committing what they finished.
     async fn shutdown(&self);
+
+    /// What `GET /health` reports (KIP-1017); a worker that answers at all is healthy unless
+    /// its herder says otherwise.
+    async fn health(&self) -> WorkerHealth {
+        WorkerHealth::Healthy
+    }
 
     /// Internal (distributed mode): task configs computed by the worker running a
     /// connector, for the leader to write.

@@ -1,11 +1,13 @@
 //! `GET /`, `GET /health` and `GET /openapi.json`.
 
 use axum::extract::State;
+use axum::http::StatusCode;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::api::{Health, ServerInfo};
 use super::{AppState, Json};
+use crate::herder::WorkerHealth;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -31,18 +33,46 @@ async fn server_info(State(state): State<AppState>) -> Json<ServerInfo> {
 }
 
 /// Whether the worker has started and can serve requests.
+///
+/// As KIP-1017 defines: 200 healthy, 503 still starting, 500 unhealthy.
 #[utoipa::path(
     get,
     operation_id = "getHealth",
     path = "/health",
     tag = "server",
-    responses((status = 200, description = "The worker is healthy", body = Health))
+    responses(
+        (status = 200, description = "The worker is healthy", body = Health),
+        (status = 503, description = "The worker is still starting", body = Health),
+        (status = 500, description = "The worker cannot handle requests", body = Health)
+    )
 )]
-async fn health() -> Json<Health> {
-    Json(Health {
-        status: "healthy".into(),
-        message: "Worker has completed startup and is ready to handle requests.".into(),
-    })
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Health>) {
+    let (status, body) = health_response(state.herder.health().await);
+    (status, Json(body))
+}
+
+/// The status code and body of `GET /health`, with Kafka's statuses and messages.
+fn health_response(health: WorkerHealth) -> (StatusCode, Health) {
+    let (code, status, message) = match health {
+        WorkerHealth::Healthy => (
+            StatusCode::OK,
+            "healthy",
+            "Worker has completed startup and is ready to handle requests.".to_owned(),
+        ),
+        WorkerHealth::Starting => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "starting",
+            "Worker is still starting up.".to_owned(),
+        ),
+        WorkerHealth::Unhealthy(why) => (StatusCode::INTERNAL_SERVER_ERROR, "unhealthy", why),
+    };
+    (
+        code,
+        Health {
+            status: status.into(),
+            message,
+        },
+    )
 }
 
 /// This document: the OpenAPI 3.1 description of the REST API.
@@ -55,4 +85,25 @@ async fn health() -> Json<Health> {
 )]
 async fn openapi_json() -> Json<&'static utoipa::openapi::OpenApi> {
     Json(super::openapi::document())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn health_codes_follow_kip_1017() {
+        let (code, body) = health_response(WorkerHealth::Healthy);
+        assert_eq!((code.as_u16(), body.status.as_str()), (200, "healthy"));
+        let (code, body) = health_response(WorkerHealth::Starting);
+        assert_eq!(
+            (code.as_u16(), body.status.as_str(), body.message.as_str()),
+            (503, "starting", "Worker is still starting up.")
+        );
+        let (code, body) = health_response(WorkerHealth::Unhealthy("stuck".into()));
+        assert_eq!(
+            (code.as_u16(), body.status.as_str(), body.message.as_str()),
+            (500, "unhealthy", "stuck")
+        );
+    }
 }
