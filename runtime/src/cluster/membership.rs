@@ -1214,10 +1214,7 @@ mod tests {
             "{e}"
         );
         let e = err(&[("group.id", "g"), ("security.protocol", "SASL_SSL")]);
-        assert!(
-            e.contains("SASL/SSL for distributed mode is not supported yet"),
-            "{e}"
-        );
+        assert!(e.contains("sasl.mechanism=GSSAPI is not supported"), "{e}");
     }
 
     #[test]
