@@ -143,3 +143,80 @@ async fn a_worker_runs_against_a_broker_that_requires_scram() {
         "the password reached the log"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_runs_against_a_broker_over_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = PrivateBroker::start_with_tls(dir.path());
+    let (tls, ca) = broker.tls.clone().unwrap();
+    let ca = ca.to_str().unwrap().to_owned();
+
+    // The membership client trusts the CA from a PEM truststore and checks the host (an IP SAN).
+    let trusting = [
+        ("security.protocol", "SSL"),
+        ("ssl.truststore.type", "PEM"),
+        ("ssl.truststore.location", ca.as_str()),
+    ];
+    GroupMember::new(membership(&tls, &trusting))
+        .unwrap()
+        .ensure_coordinator()
+        .await
+        .unwrap();
+    // A truststore without that CA: refused, naming the broker.
+    let other = dir.path().join("other-ca.pem");
+    let out = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+        .arg(dir.path().join("other.key"))
+        .arg("-out")
+        .arg(&other)
+        .args(["-days", "1", "-subj", "/CN=someone-else"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = GroupMember::new(membership(
+        &tls,
+        &[
+            ("security.protocol", "SSL"),
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", other.to_str().unwrap()),
+        ],
+    ))
+    .unwrap()
+    .ensure_coordinator()
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains(&format!("cannot authenticate with Kafka broker {tls}"))
+            && err.contains("TLS handshake failed"),
+        "{err}"
+    );
+
+    // A whole worker over TLS: its librdkafka clients read the same PEM truststore.
+    let group = unique("ferry-tls");
+    let mut props = distributed_props(&group, free_port());
+    props.retain(|(k, _)| k != "bootstrap.servers");
+    props.push(("bootstrap.servers".into(), tls.clone()));
+    for prefix in ["", "producer.", "consumer.", "admin."] {
+        for (k, v) in trusting {
+            props.push((format!("{prefix}{k}"), v.into()));
+        }
+    }
+    let worker = Worker::start_distributed(dir.path(), &props).await;
+    let sink = unique("sink");
+    let topic = unique("tls-topic");
+    let output = dir.path().join("out.txt");
+    wait_for("the sink created", Duration::from_secs(60), || async {
+        let (code, body, _) = worker
+            .call(
+                "PUT",
+                &format!("/connectors/{sink}/config"),
+                Some(json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic})),
+            )
+            .await;
+        assert!(code == 201 || code == 409, "{code} {body}");
+        (code == 201).then_some(())
+    })
+    .await;
+    worker.wait_state(&sink, "RUNNING", 1).await;
+}

@@ -396,12 +396,8 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
             | "transactional.id"
             | "transaction.timeout.ms"
             | "client.rack"
-            | "ssl.endpoint.identification.algorithm"
-            | "ssl.keystore.location"
             | "ssl.keystore.password"
             | "ssl.key.password"
-            | "ssl.truststore.location"
-            | "ssl.truststore.password"
             | "ssl.cipher.suites"
             | "sasl.kerberos.service.name"
             | "partition.assignment.strategy" => Some((k.clone(), v.clone())),
@@ -417,6 +413,35 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
                 )
             }),
             "sasl.mechanism" => Some(("sasl.mechanisms".into(), v.clone())),
+            // Java's empty value turns host name checks off; librdkafka spells it "none".
+            "ssl.endpoint.identification.algorithm" => Some((
+                k.clone(),
+                if v.trim().is_empty() {
+                    "none".into()
+                } else {
+                    v.clone()
+                },
+            )),
+            // librdkafka reads PEM CA files and PKCS#12 keystores, never JKS.
+            "ssl.truststore.location" if store_type(java, "ssl.truststore.type") == "PEM" => {
+                Some(("ssl.ca.location".into(), v.clone()))
+            }
+            "ssl.keystore.location" => match store_type(java, "ssl.keystore.type").as_str() {
+                "PEM" => {
+                    // One PEM file holds the key and the certificate chain.
+                    out.push(("ssl.certificate.location".into(), v.clone()));
+                    Some(("ssl.key.location".into(), v.clone()))
+                }
+                "PKCS12" => Some((k.clone(), v.clone())),
+                other => {
+                    tracing::warn!(key = %k, store_type = other, "only PEM and PKCS12 keystores can be used by Ferry's Kafka clients; set ssl.keystore.type");
+                    None
+                }
+            },
+            "ssl.truststore.location" => {
+                tracing::warn!(key = %k, "only PEM truststores can be used by Ferry's Kafka clients; set ssl.truststore.type=PEM");
+                None
+            }
             "ssl.truststore.certificates" => Some(("ssl.ca.pem".into(), v.clone())),
             "ssl.keystore.certificate.chain" => Some(("ssl.certificate.pem".into(), v.clone())),
             "ssl.keystore.key" => Some(("ssl.key.pem".into(), v.clone())),
@@ -441,6 +466,14 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// `ssl.keystore.type` / `ssl.truststore.type`, upper-cased; Java's default is JKS.
+fn store_type(java: &Props, key: &str) -> String {
+    java.get(key)
+        .map(|t| t.trim().to_ascii_uppercase())
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "JKS".into())
 }
 
 #[cfg(test)]
@@ -489,6 +522,40 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(err.contains("only http://"), "{err}");
+    }
+
+    #[test]
+    fn ssl_stores_map_to_what_librdkafka_reads() {
+        let t = |pairs: &[(&str, &str)]| translate_client_config(&props(pairs));
+        let pem = t(&[
+            ("ssl.truststore.type", "PEM"),
+            ("ssl.truststore.location", "/ca.pem"),
+            ("ssl.keystore.type", "pem"),
+            ("ssl.keystore.location", "/me.pem"),
+            ("ssl.endpoint.identification.algorithm", ""),
+        ]);
+        for kv in [
+            ("ssl.ca.location", "/ca.pem"),
+            ("ssl.certificate.location", "/me.pem"),
+            ("ssl.key.location", "/me.pem"),
+            ("ssl.endpoint.identification.algorithm", "none"),
+        ] {
+            assert!(
+                pem.contains(&(kv.0.into(), kv.1.into())),
+                "{kv:?} in {pem:?}"
+            );
+        }
+        // JKS (Java's default) cannot be read: dropped rather than passed on as an unknown key.
+        let jks = t(&[("ssl.truststore.location", "/ts.jks")]);
+        assert!(jks.is_empty(), "{jks:?}");
+        let p12 = t(&[
+            ("ssl.keystore.type", "PKCS12"),
+            ("ssl.keystore.location", "/ks.p12"),
+        ]);
+        assert_eq!(
+            p12,
+            vec![("ssl.keystore.location".into(), "/ks.p12".into())]
+        );
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct PrivateBroker {
     pub bootstrap: String,
     /// The SASL_PLAINTEXT listener of a broker started with [`PrivateBroker::start_with_sasl`].
     pub sasl_bootstrap: Option<String>,
+    /// The SSL listener of a broker started with [`PrivateBroker::start_with_tls`], and the
+    /// PEM file of the CA that signed its certificate.
+    pub tls: Option<(String, PathBuf)>,
     dir: PathBuf,
     lib: String,
 }
@@ -24,22 +27,28 @@ pub struct PrivateBroker {
 impl PrivateBroker {
     /// Formats a data directory under `dir` and starts the broker; waits until it answers.
     pub fn start(dir: &Path) -> PrivateBroker {
-        Self::start_inner(dir, false)
+        Self::start_inner(dir, false, false)
+    }
+
+    /// Like [`start`](Self::start), with a second listener, SSL, whose certificate (for
+    /// 127.0.0.1 and localhost) a throwaway CA signed; see [`PrivateBroker::tls`].
+    pub fn start_with_tls(dir: &Path) -> PrivateBroker {
+        Self::start_inner(dir, false, true)
     }
 
     /// Like [`start`](Self::start), with a second listener, SASL_PLAINTEXT, that accepts
     /// PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512 logins of user `alice`, password `alice-secret`.
     pub fn start_with_sasl(dir: &Path) -> PrivateBroker {
-        Self::start_inner(dir, true)
+        Self::start_inner(dir, true, false)
     }
 
-    fn start_inner(dir: &Path, sasl: bool) -> PrivateBroker {
+    fn start_inner(dir: &Path, sasl: bool, tls: bool) -> PrivateBroker {
         let lib = std::env::var("KAFKA_LIB").expect(
             "KAFKA_LIB is not set: run `e2e/services up kafka && eval \"$(e2e/services env)\"` first (e2e/test does this)",
         );
         let dir = dir.join("broker");
         std::fs::create_dir_all(&dir).unwrap();
-        let (port, cport, sport) = (free_port(), free_port(), free_port());
+        let (port, cport, sport, tport) = (free_port(), free_port(), free_port(), free_port());
         let mut listeners = format!("PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{cport}");
         let mut protocols = "CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT".to_owned();
         let mut extra = String::new();
@@ -51,6 +60,17 @@ impl PrivateBroker {
                 listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n\
                 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;\n"
                 .to_owned();
+        }
+        let mut ca = None;
+        if tls {
+            let (ca_pem, keystore) = make_certificates(&dir);
+            listeners.push_str(&format!(",SSL://127.0.0.1:{tport}"));
+            protocols.push_str(",SSL:SSL");
+            extra.push_str(&format!(
+                "listener.name.ssl.ssl.keystore.type=PEM\nlistener.name.ssl.ssl.keystore.location={}\n",
+                keystore.display()
+            ));
+            ca = Some(ca_pem);
         }
         std::fs::write(
             dir.join("server.properties"),
@@ -97,6 +117,7 @@ impl PrivateBroker {
             child: None,
             bootstrap: format!("127.0.0.1:{port}"),
             sasl_bootstrap: sasl.then(|| format!("127.0.0.1:{sport}")),
+            tls: ca.map(|ca| (format!("127.0.0.1:{tport}"), ca)),
             dir,
             lib,
         };
@@ -168,6 +189,76 @@ impl Drop for PrivateBroker {
             let _ = child.wait();
         }
     }
+}
+
+/// A CA and a server certificate for 127.0.0.1/localhost signed by it, made with openssl.
+/// Returns the CA's PEM file and the broker's PEM keystore (key and certificate).
+fn make_certificates(dir: &Path) -> (PathBuf, PathBuf) {
+    let run = |args: &[&str]| {
+        let out = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl is needed to make test certificates");
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=ferry-test-ca",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=localhost",
+    ]);
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\nbasicConstraints=CA:FALSE\n",
+    )
+    .unwrap();
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.crt",
+        "-days",
+        "2",
+        "-extfile",
+        "san.ext",
+    ]);
+    let key = std::fs::read_to_string(dir.join("server.key")).unwrap();
+    let cert = std::fs::read_to_string(dir.join("server.crt")).unwrap();
+    std::fs::write(dir.join("server.pem"), format!("{key}{cert}")).unwrap();
+    (dir.join("ca.pem"), dir.join("server.pem"))
 }
 
 fn java_args(lib: &str, dir: &Path) -> Vec<String> {
