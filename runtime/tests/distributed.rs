@@ -305,3 +305,46 @@ async fn a_stopping_worker_reports_its_tasks_unassigned_in_its_generation() {
     assert_ne!(*worker, victim_id, "{seen:?}");
     assert!(*generation > seen[unassigned].2, "{seen:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_of_one_group_with_different_config_topics_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-mismatch");
+    let a = Worker::start_distributed(dir.path(), &distributed_props(&group, free_port())).await;
+    let name = unique("src");
+    wait_for("a connector on worker a", Duration::from_secs(60), || async {
+        let (code, body, _) = a
+            .call(
+                "PUT",
+                &format!("/connectors/{name}/config"),
+                Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
+            )
+            .await;
+        assert!(code == 201 || code == 409, "{code} {body}");
+        (code == 201).then_some(())
+    })
+    .await;
+    // Same group, other internal topics.
+    let mut props = distributed_props(&group, free_port());
+    for (k, v) in &mut props {
+        if k.ends_with(".storage.topic") {
+            v.push_str("-other");
+        }
+    }
+    let b = Worker::start_distributed(dir.path(), &props).await;
+    let other_topic = format!("{group}-configs-other");
+    wait_for(
+        "an error naming the config topics",
+        Duration::from_secs(60),
+        || async {
+            let logs = format!("{}{}", a.log_text(), b.log_text());
+            logs.lines()
+                .any(|l| {
+                    l.contains("every worker of a group must use the same config.storage.topic")
+                        && (l.contains(&other_topic) || l.contains(&format!("'{group}-configs'")))
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}

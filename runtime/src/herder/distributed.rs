@@ -815,6 +815,21 @@ impl MemberLoop {
                 self.config.read_to_end().await.map_err(internal)?;
             }
             let state = self.config.snapshot();
+            // Still behind a member after reading to the end: that member reads another topic.
+            for (_, m) in join
+                .members
+                .iter()
+                .filter(|(_, m)| m.config_offset > state.offset)
+            {
+                tracing::error!(
+                    member = %m.url,
+                    member_offset = m.config_offset,
+                    config_topic = %self.config.topic(),
+                    end_offset = state.offset,
+                    "worker {} has read its config topic up to offset {}, but this worker's config.storage.topic '{}' ends at offset {}: every worker of a group must use the same config.storage.topic, offset.storage.topic and status.storage.topic",
+                    m.url, m.config_offset, self.config.topic(), state.offset
+                );
+            }
             let members: Vec<Member> = join
                 .members
                 .iter()
@@ -856,6 +871,14 @@ impl MemberLoop {
         // Read up to what the leader assigned from before taking the work.
         if mine.config_offset > self.config.snapshot().offset {
             self.config.read_to_end().await.map_err(internal)?;
+            let end = self.config.snapshot().offset;
+            if mine.config_offset > end {
+                tracing::error!(
+                    leader = %mine.leader_url,
+                    "the group leader {} assigned work as of offset {} of its config topic, but this worker's config.storage.topic '{}' ends at offset {}: every worker of a group must use the same config.storage.topic, offset.storage.topic and status.storage.topic",
+                    mine.leader_url, mine.config_offset, self.config.topic(), end
+                );
+            }
         }
         tracing::info!(
             generation = join.generation_id,

@@ -793,6 +793,11 @@ impl ConfigLog {
     }
 
     /// The state as far as it has been read.
+    /// The config topic's name.
+    pub fn topic(&self) -> &str {
+        self.log.topic()
+    }
+
     pub fn snapshot(&self) -> ClusterConfigState {
         lock(&self.shared).state.snapshot()
     }
