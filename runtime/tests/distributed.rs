@@ -348,3 +348,79 @@ async fn workers_of_one_group_with_different_config_topics_say_so() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_leader_refuses_unsigned_task_configs() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-signed");
+    let workers = cluster(dir.path(), &group, 2).await;
+    let name = unique("src");
+    wait_for("a connector", Duration::from_secs(60), || async {
+        let (code, body, _) = workers[0]
+            .call(
+                "PUT",
+                &format!("/connectors/{name}/config"),
+                Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
+            )
+            .await;
+        assert!(code == 201 || code == 409, "{code} {body}");
+        (code == 201).then_some(())
+    })
+    .await;
+    // Task configs written through workers that signed them with the session key.
+    wait_everywhere(&workers, &name, "RUNNING", 1).await;
+
+    let client = reqwest::Client::new();
+    let post = |w: &Worker, headers: &[(&str, &str)]| {
+        let mut req = client
+            .post(format!("{}/connectors/{name}/tasks?forward=false", w.url))
+            .header("Content-Type", "application/json")
+            .body(r#"[{"task.class":"x"}]"#);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.send()
+    };
+    let mut answers = Vec::new();
+    for w in &workers {
+        let unsigned = post(w, &[]).await.unwrap();
+        let forged = post(
+            w,
+            &[
+                ("X-Connect-Authorization", "bm90IGEgc2lnbmF0dXJl"),
+                ("X-Connect-Request-Signature-Algorithm", "HmacSHA256"),
+            ],
+        )
+        .await
+        .unwrap();
+        answers.push((
+            unsigned.status().as_u16(),
+            unsigned.json::<Value>().await.unwrap(),
+            forged.status().as_u16(),
+            forged.json::<Value>().await.unwrap(),
+        ));
+    }
+    // The leader refuses both; the other worker does not act on forward=false requests.
+    let leader = answers
+        .iter()
+        .find(|a| a.0 != 409)
+        .unwrap_or_else(|| panic!("{answers:?}"));
+    assert_eq!(
+        (leader.0, &leader.1),
+        (
+            400,
+            &json!({"error_code": 400, "message": "Internal request missing required signature"})
+        )
+    );
+    assert_eq!(
+        (leader.2, &leader.3),
+        (
+            403,
+            &json!({"error_code": 403, "message": "Internal request contained invalid signature."})
+        )
+    );
+    // Nothing was written: the connector still has its one real task.
+    let tasks = workers[1].get(&format!("/connectors/{name}/tasks")).await;
+    assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
+    assert_ne!(tasks[0]["config"]["task.class"], "x");
+}

@@ -158,3 +158,87 @@ async fn a_cluster_moves_from_kafka_connect_to_ferry_and_back() {
     eprintln!("duplicates across the two switches: {dups}");
     assert!(dups <= 1000, "{dups} lines repeated");
 }
+
+/// Creates FileStreamSource connectors through `via` and waits until each runs its task
+/// on whichever worker the leader gave it.
+async fn sources_run(via: &Worker, workers: &[&Worker], names: &[String], dir: &Path) {
+    for name in names {
+        let file = dir.join(format!("{name}.txt"));
+        append(&file, 0..1);
+        wait_for(&format!("{name} created"), Duration::from_secs(60), || async {
+            let (code, body, _) = via
+                .call(
+                    "PUT",
+                    &format!("/connectors/{name}/config"),
+                    Some(json!({"connector.class": "FileStreamSource", "file": file.to_str().unwrap(), "topic": unique("mixed")})),
+                )
+                .await;
+            assert!(code == 201 || code == 409, "{code} {body}");
+            (code == 201).then_some(())
+        })
+        .await;
+    }
+    for name in names {
+        for w in workers {
+            w.wait_state(name, "RUNNING", 1).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_connect_and_ferry_workers_share_one_group_and_sign_for_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-mixed");
+    let props = |port| distributed_props(&group, port);
+
+    // A Java leader and a Ferry follower: connectors given to Ferry need their task configs
+    // written by the Java leader, which accepts them only signed with its session key.
+    let mut java = Worker::start_java_distributed(dir.path(), &props(free_port())).await;
+    let ferry = Worker::start_distributed(dir.path(), &props(free_port())).await;
+    let first: Vec<String> = (0..4).map(|_| unique("src")).collect();
+    sources_run(&ferry, &[&java, &ferry], &first, dir.path()).await;
+    let mut owners = Vec::new();
+    for n in &first {
+        owners.push(
+            java.get(&format!("/connectors/{n}/status")).await["tasks"][0]["worker_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    assert!(
+        owners
+            .iter()
+            .any(|w| w.ends_with(&format!(":{}", ferry.port))),
+        "no connector ran on the Ferry worker: {owners:?}"
+    );
+
+    // Ferry leads, a new Java worker follows: its task configs must pass Ferry's check.
+    stop_java(&mut java);
+    let java2 = Worker::start_java_distributed(dir.path(), &props(free_port())).await;
+    let second: Vec<String> = (0..4).map(|_| unique("src")).collect();
+    sources_run(&java2, &[&java2, &ferry], &second, dir.path()).await;
+    let statuses: Vec<String> = {
+        let mut v = Vec::new();
+        for n in &second {
+            v.push(
+                ferry.get(&format!("/connectors/{n}/status")).await["tasks"][0]["worker_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+        v
+    };
+    assert!(
+        statuses
+            .iter()
+            .any(|w| w.ends_with(&format!(":{}", java2.port))),
+        "no connector ran on the Java follower: {statuses:?}"
+    );
+    assert!(
+        !ferry.log_text().contains("invalid signature"),
+        "{}",
+        ferry.log_text()
+    );
+}

@@ -13,6 +13,7 @@ mod connection;
 pub mod membership;
 pub mod protocol;
 pub mod security;
+pub mod signature;
 
 pub use membership::{
     GroupApiVersions, GroupMember, HeartbeatOutcome, JoinOutcome, MembershipConfig,

@@ -24,10 +24,14 @@ use tokio::sync::{Mutex as AsyncMutex, mpsc, oneshot, watch};
 use super::offsets::{alter_offsets, connector_offsets};
 use super::runtime::LocalRuntime;
 use super::views::{Snapshot, info_of, status_of, validate};
-use super::{ConfigPatch, Created, Herder, HerderError, WorkerHealth, apply_patch, is_forwarded};
+use super::{
+    ConfigPatch, Created, Herder, HerderError, InternalRequest, WorkerHealth, apply_patch,
+    is_forwarded,
+};
 use crate::cluster::assignor::{AssignorState, Desired, Member, RoundInfo};
 use crate::cluster::membership::{GroupMember, HeartbeatOutcome, MembershipConfig};
-use crate::cluster::protocol::{Assignment, TaskRef, WorkerMetadata};
+use crate::cluster::protocol::{Assignment, ConnectProtocol, TaskRef, WorkerMetadata};
+use crate::cluster::signature;
 use crate::config::Props;
 use crate::config::connector::NAME;
 use crate::rest::api::{
@@ -67,6 +71,8 @@ pub struct DistributedSettings {
 struct LeaderView {
     leader_url: Option<String>,
     is_leader: bool,
+    /// The generation speaks the `sessioned` protocol: internal requests are signed.
+    sessioned: bool,
 }
 
 enum Command {
@@ -104,6 +110,7 @@ impl DistributedHerder {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| HerderError::Internal(format!("could not build the HTTP client: {e}")))?;
+        let (forward_done, forward_results) = mpsc::unbounded_channel();
         let member = MemberLoop {
             runtime: LocalRuntime::new(ctx.clone()),
             ctx: ctx.clone(),
@@ -120,9 +127,12 @@ impl DistributedHerder {
             retry_at: None,
             desired_at_assignment: None,
             generation: 0,
+            key_rotation_at: None,
+            forwards_in_flight: BTreeSet::new(),
+            forward_done,
             started: started.clone(),
         };
-        tokio::spawn(member.run(rx));
+        tokio::spawn(member.run(rx, forward_results));
         Ok(DistributedHerder {
             ctx,
             config,
@@ -286,11 +296,34 @@ async fn forward_to<T: DeserializeOwned>(
     path: &str,
     body: Option<Json>,
 ) -> Result<Option<T>, HerderError> {
+    let body = match body {
+        Some(b) => Some(bytes::Bytes::from(
+            serde_json::to_vec(&b).map_err(internal)?,
+        )),
+        None => None,
+    };
+    forward_bytes(http, base, method, path, body, &[]).await
+}
+
+/// [`forward_to`] with the exact body bytes and extra headers (a signed internal request).
+async fn forward_bytes<T: DeserializeOwned>(
+    http: &reqwest::Client,
+    base: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<bytes::Bytes>,
+    headers: &[(&str, String)],
+) -> Result<Option<T>, HerderError> {
     let sep = if path.contains('?') { '&' } else { '?' };
     let url = format!("{}{path}{sep}forward=false", base.trim_end_matches('/'));
     let mut req = http.request(method, &url);
     if let Some(b) = body {
-        req = req.json(&b);
+        req = req
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(b);
+    }
+    for (name, value) in headers {
+        req = req.header(*name, value);
     }
     let resp = req.send().await.map_err(|e| {
         HerderError::Conflict(format!(
@@ -316,6 +349,7 @@ async fn forward_to<T: DeserializeOwned>(
         .unwrap_or(text);
     Err(match status.as_u16() {
         400 => HerderError::BadRequest(message),
+        403 => HerderError::Forbidden(message),
         404 => HerderError::NotFound(message),
         409 => HerderError::Conflict(message),
         _ => HerderError::Internal(message),
@@ -557,16 +591,52 @@ impl Herder for DistributedHerder {
         self.offsets_change(name, None).await
     }
 
-    async fn put_task_configs(&self, name: String, configs: Vec<Props>) -> Result<(), HerderError> {
+    async fn put_task_configs(
+        &self,
+        name: String,
+        configs: Vec<Props>,
+        request: InternalRequest,
+    ) -> Result<(), HerderError> {
         if !self.lead()? {
-            let body = serde_json::to_value(&configs).map_err(internal)?;
-            self.forward::<Json>(
+            // Passed on as received: the signature covers these exact bytes.
+            let mut headers = Vec::new();
+            if let Some(sig) = request.signature {
+                headers.push((signature::SIGNATURE_HEADER, sig));
+            }
+            if let Some(alg) = request.algorithm {
+                headers.push((signature::ALGORITHM_HEADER, alg));
+            }
+            let base = self
+                .leader_view()
+                .leader_url
+                .ok_or_else(|| HerderError::Conflict("no leader".into()))?;
+            forward_bytes::<Json>(
+                &self.http,
+                &base,
                 reqwest::Method::POST,
                 &format!("/connectors/{}/tasks", enc(&name)),
-                Some(body),
+                Some(request.body),
+                &headers,
             )
             .await?;
             return Ok(());
+        }
+        if self.leader_view().sessioned {
+            let key = self.config.snapshot().session_key.ok_or_else(|| {
+                HerderError::Conflict(
+                    "The session key has not been distributed yet; retry shortly".into(),
+                )
+            })?;
+            signature::verify(
+                &key,
+                request.signature.as_deref(),
+                request.algorithm.as_deref(),
+                &request.body,
+            )
+            .map_err(|refusal| match refusal {
+                signature::Refusal::Invalid => HerderError::Forbidden(refusal.to_string()),
+                other => HerderError::BadRequest(other.to_string()),
+            })?;
         }
         self.config.read_to_end().await.map_err(internal)?;
         self.snapshot(&name)?;
@@ -646,6 +716,11 @@ struct MemberLoop {
     desired_at_assignment: Option<(BTreeSet<String>, BTreeSet<TaskRef>)>,
     generation: i32,
     started: Arc<AtomicBool>,
+    /// Leader of a sessioned generation: when the session key must be rotated.
+    key_rotation_at: Option<Instant>,
+    /// Connectors whose task configs are on their way to the leader.
+    forwards_in_flight: BTreeSet<String>,
+    forward_done: mpsc::UnboundedSender<(String, Result<(), HerderError>)>,
 }
 
 /// Heartbeats while the member is in a generation, on its own task so that stopping and
@@ -710,7 +785,11 @@ fn desired_of(state: &ClusterConfigState) -> Desired {
 }
 
 impl MemberLoop {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Command>) {
+    async fn run(
+        mut self,
+        mut rx: mpsc::UnboundedReceiver<Command>,
+        mut forward_results: mpsc::UnboundedReceiver<(String, Result<(), HerderError>)>,
+    ) {
         let mut config_rx: watch::Receiver<i64> = self.config.offsets();
         let mut restarts: mpsc::UnboundedReceiver<RestartRequest> =
             match self.config.take_restart_requests() {
@@ -744,12 +823,27 @@ impl MemberLoop {
             }
             let rebalance_at = self.rebalance_at;
             let retry_at = self.retry_at;
+            let key_rotation_at = self.key_rotation_at;
             tokio::select! {
+                () = sleep_until_opt(key_rotation_at) => {
+                    self.key_rotation_at = None;
+                    let leads = self.leader.read().map(|l| l.is_leader && l.sessioned).unwrap_or(false);
+                    if leads {
+                        self.ensure_session_key().await;
+                    }
+                }
                 () = sleep_until_opt(retry_at) => {
                     self.retry_at = None;
                     self.reconcile().await;
                 }
                 Some(()) = rejoin_rx.recv() => self.need_rejoin = true,
+                Some((name, result)) = forward_results.recv() => {
+                    self.forwards_in_flight.remove(&name);
+                    if let Err(e) = result {
+                        tracing::warn!(connector = %name, error = %e, "could not publish task configs; retrying");
+                        self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+                    }
+                }
                 changed = config_rx.changed() => {
                     if changed.is_err() {
                         tracing::error!("the config log stopped; leaving the group");
@@ -792,6 +886,11 @@ impl MemberLoop {
         // No read to the end first (it costs up to a second, on every member, in every
         // round): the metadata says how far this worker has read, the leader catches up
         // to the furthest member, and members catch up to the assignment's offset.
+        // Evicted (the coordinator forgot this member): the leader's view of its old work is
+        // gone, so it joins as a new member with nothing.
+        if self.group.lock().await.member_id().is_empty() {
+            self.assignment = None;
+        }
         let state = self.config.snapshot();
         let metadata = WorkerMetadata {
             url: self.settings.url.clone(),
@@ -850,23 +949,59 @@ impl MemberLoop {
                 .assignor
                 .assign(&members, &desired, &round, Instant::now());
             self.desired_at_assignment = Some((desired.connectors, desired.tasks));
-            out.into_iter().collect()
+            // Cooperative protocols send each member only what it gains; it keeps the rest
+            // until revoked (what Kafka Connect's workers expect).
+            out.into_iter()
+                .map(|(id, mut a)| {
+                    let had = join
+                        .members
+                        .iter()
+                        .find(|(m, _)| *m == id)
+                        .and_then(|(_, m)| m.allocation.as_ref());
+                    if let (true, Some(had)) = (a.version >= 1, had) {
+                        a.connectors.retain(|c| {
+                            !had.connectors.contains(c) || a.revoked_connectors.contains(c)
+                        });
+                        a.tasks
+                            .retain(|t| !had.tasks.contains(t) || a.revoked_tasks.contains(t));
+                    }
+                    (id, a)
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        let mine = self
+        let mut mine = self
             .group
             .lock()
             .await
             .sync(&assignments)
             .await
             .map_err(internal)?;
+        // The cooperative protocols send what changed: what ran before stays, unless revoked
+        // (Kafka Connect's WorkerCoordinator accumulates the same way).
+        if mine.version >= 1 {
+            if let Some(prev) = &self.assignment {
+                for c in &prev.connectors {
+                    if !mine.revoked_connectors.contains(c) && !mine.connectors.contains(c) {
+                        mine.connectors.push(c.clone());
+                    }
+                }
+                for t in &prev.tasks {
+                    if !mine.revoked_tasks.contains(t) && !mine.tasks.contains(t) {
+                        mine.tasks.push(t.clone());
+                    }
+                }
+            }
+        }
         self.generation = join.generation_id;
         self.ctx.status.set_generation(join.generation_id);
         self.last_rebalance = Some(Instant::now());
+        let sessioned = join.protocol == ConnectProtocol::Sessioned;
         if let Ok(mut l) = self.leader.write() {
             l.leader_url = Some(mine.leader_url.clone());
             l.is_leader = join.is_leader();
+            l.sessioned = sessioned;
         }
         // Read up to what the leader assigned from before taking the work.
         if mine.config_offset > self.config.snapshot().offset {
@@ -894,10 +1029,42 @@ impl MemberLoop {
             Instant::now() + Duration::from_millis(u64::try_from(mine.delay_ms).unwrap_or(0))
         });
         self.assignment = Some(mine);
+        if join.is_leader() && sessioned {
+            self.ensure_session_key().await;
+        }
         self.reconcile().await;
         // Revoked work has stopped: rejoin so the leader can hand it out.
         self.need_rejoin = revoked;
         Ok(())
+    }
+
+    /// Leader of a sessioned generation: writes a new session key when there is none or it
+    /// expired (`inter.worker.key.ttl.ms`), and schedules the next rotation.
+    async fn ensure_session_key(&mut self) {
+        let ttl = signature::DEFAULT_KEY_TTL;
+        let current = self.config.snapshot().session_key;
+        let key = match current {
+            Some(k) if !signature::is_expired(&k, ttl) => k,
+            _ => {
+                let Some(fresh) = signature::generate_key(signature::DEFAULT_ALGORITHM) else {
+                    tracing::error!("could not generate a session key");
+                    return;
+                };
+                if let Err(e) = self.config.put_session_key(&fresh).await {
+                    tracing::warn!(error = %e, "could not write the session key; retrying");
+                    self.key_rotation_at = Some(Instant::now() + JOIN_BACKOFF);
+                    return;
+                }
+                tracing::info!("wrote a new session key for internal requests");
+                fresh
+            }
+        };
+        let age_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+            .saturating_sub(key.creation_timestamp);
+        let left = ttl.saturating_sub(Duration::from_millis(u64::try_from(age_ms).unwrap_or(0)));
+        self.key_rotation_at = Some(Instant::now() + left);
     }
 
     /// Leader: a change in the set of connectors or tasks calls for a (debounced) rebalance.
@@ -1029,33 +1196,46 @@ impl MemberLoop {
             return;
         }
         let leads = self.leader.read().map(|l| l.is_leader).unwrap_or(false);
-        let result = if leads {
-            self.config
-                .put_task_configs(name, &configs)
-                .await
-                .map_err(internal)
-        } else {
-            let base = self.leader.read().ok().and_then(|l| l.leader_url.clone());
-            match base {
-                Some(base) => {
-                    let body = serde_json::to_value(&configs).unwrap_or(Json::Null);
-                    forward_to::<Json>(
-                        &self.http,
-                        &base,
-                        reqwest::Method::POST,
-                        &format!("/connectors/{}/tasks", enc(name)),
-                        Some(body),
-                    )
-                    .await
-                    .map(|_| ())
-                }
-                None => Err(HerderError::Conflict("no leader".into())),
+        if leads {
+            if let Err(e) = self.config.put_task_configs(name, &configs).await {
+                tracing::warn!(connector = name, error = %e, "could not write task configs; retrying");
+                self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
             }
-        };
-        if let Err(e) = result {
-            tracing::warn!(connector = name, error = %e, "could not publish task configs; retrying");
-            self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+            return;
         }
+        let Some(base) = self.leader.read().ok().and_then(|l| l.leader_url.clone()) else {
+            self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+            return;
+        };
+        if !self.forwards_in_flight.insert(name.to_owned()) {
+            return;
+        }
+        let body = bytes::Bytes::from(serde_json::to_vec(&configs).unwrap_or_default());
+        let sessioned = self.leader.read().map(|l| l.sessioned).unwrap_or(false);
+        let headers: Vec<(&'static str, String)> = match (sessioned, &state.session_key) {
+            (true, Some(key)) => signature::sign(key, &body)
+                .map(Vec::from)
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        };
+        // Off the member loop, as Kafka Connect's forwarding executor: the leader may be in a
+        // rebalance that waits for this very worker to rejoin.
+        let http = self.http.clone();
+        let done = self.forward_done.clone();
+        let name = name.to_owned();
+        tokio::spawn(async move {
+            let result = forward_bytes::<Json>(
+                &http,
+                &base,
+                reqwest::Method::POST,
+                &format!("/connectors/{}/tasks", enc(&name)),
+                Some(body),
+                &headers,
+            )
+            .await
+            .map(|_| ());
+            let _ = done.send((name, result));
+        });
     }
 
     async fn handle_restart(&mut self, req: RestartRequest) {

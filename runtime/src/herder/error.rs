@@ -15,6 +15,9 @@ pub enum HerderError {
     /// 400: a bad request the user can fix.
     #[error("{0}")]
     BadRequest(String),
+    /// 403: an internal request that is not signed with the cluster's session key.
+    #[error("{0}")]
+    Forbidden(String),
     /// 400: the connector config is invalid; the body lists every error.
     #[error("Connector configuration is invalid and contains the following {} error(s):\n{}\nYou can also find the above list of errors at the endpoint `/connector-plugins/{{connectorType}}/config/validate`", .0.error_count, .0.configs.iter().flat_map(|c| c.value.errors.iter().cloned()).collect::<Vec<_>>().join("\n"))]
     InvalidConfig(Box<ConfigInfos>),
@@ -37,6 +40,7 @@ impl HerderError {
             HerderError::NotFound(_) => 404,
             HerderError::Conflict(_) => 409,
             HerderError::BadRequest(_) | HerderError::InvalidConfig(_) => 400,
+            HerderError::Forbidden(_) => 403,
             HerderError::Timeout | HerderError::Internal(_) => 500,
         }
     }

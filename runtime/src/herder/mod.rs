@@ -174,9 +174,14 @@ pub trait Herder: Send + Sync {
     }
 
     /// Internal (distributed mode): task configs computed by the worker running a
-    /// connector, for the leader to write.
-    async fn put_task_configs(&self, name: String, configs: Vec<Props>) -> Result<(), HerderError> {
-        let _ = configs;
+    /// connector, for the leader to write; `request` carries what its signature covers.
+    async fn put_task_configs(
+        &self,
+        name: String,
+        configs: Vec<Props>,
+        request: InternalRequest,
+    ) -> Result<(), HerderError> {
+        let _ = (configs, request);
         Err(HerderError::NotFound(format!(
             "Connector {name}: task configs are only accepted by distributed workers"
         )))
@@ -218,4 +223,13 @@ pub fn apply_patch(config: &Props, patch: &ConfigPatch) -> Props {
         }
     }
     out
+}
+
+/// An internal request as received: the exact body bytes and the signature headers
+/// (KIP-507), which the leader checks against the session key.
+#[derive(Debug, Clone, Default)]
+pub struct InternalRequest {
+    pub body: bytes::Bytes,
+    pub signature: Option<String>,
+    pub algorithm: Option<String>,
 }

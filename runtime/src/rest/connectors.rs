@@ -14,8 +14,11 @@ use super::api::{
     ConnectorOffsets, ConnectorStateInfo, CreateConnectorRequest, Expand, Message, TaskInfo,
     TaskState,
 };
+use super::error::SignedJson;
 use super::error::query_flag;
-use super::openapi::{BadRequest, Conflict, NotFound, ServerError, UnsupportedMediaType};
+use super::openapi::{
+    BadRequest, Conflict, Forbidden, NotFound, ServerError, UnsupportedMediaType,
+};
 use super::{ApiError, AppState, Json, Path, Query};
 use crate::config::Props;
 use crate::herder::{ConfigPatch, HerderError};
@@ -341,6 +344,7 @@ async fn status(
     responses(
         (status = 204, description = "Written"),
         BadRequest,
+        Forbidden,
         NotFound,
         Conflict,
         UnsupportedMediaType,
@@ -350,10 +354,22 @@ async fn status(
 async fn put_task_configs(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    Json(body): Json<Vec<BTreeMap<String, String>>>,
+    headers: axum::http::HeaderMap,
+    SignedJson(body, raw): SignedJson<Vec<BTreeMap<String, String>>>,
 ) -> Result<StatusCode, ApiError> {
+    let header = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    let request = crate::herder::InternalRequest {
+        body: raw,
+        signature: header(crate::cluster::signature::SIGNATURE_HEADER),
+        algorithm: header(crate::cluster::signature::ALGORITHM_HEADER),
+    };
     state
-        .timed(state.herder.put_task_configs(name, body))
+        .timed(state.herder.put_task_configs(name, body, request))
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

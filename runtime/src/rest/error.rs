@@ -62,11 +62,59 @@ where
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match axum::Json::<T>::from_request(req, state).await {
             Ok(axum::Json(v)) => Ok(Json(v)),
-            Err(rejection) => Err(match rejection {
-                JsonRejection::MissingJsonContentType(_) => ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "HTTP 415 Unsupported Media Type: expected Content-Type: application/json",
-                ),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+/// Like [`Json`], also keeping the body's exact bytes (what a request signature covers).
+pub struct SignedJson<T>(pub T, pub bytes::Bytes);
+
+impl<S, T> FromRequest<S> for SignedJson<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or_default()
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .is_some_and(|m| m == "application/json" || m.ends_with("+json"));
+        if !is_json {
+            return Err(unsupported_media_type());
+        }
+        let bytes = bytes::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        match axum::Json::<T>::from_bytes(&bytes) {
+            Ok(axum::Json(v)) => Ok(SignedJson(v, bytes)),
+            Err(rejection) => Err(json_rejection(rejection)),
+        }
+    }
+}
+
+fn unsupported_media_type() -> ApiError {
+    ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "HTTP 415 Unsupported Media Type: expected Content-Type: application/json",
+    )
+}
+
+fn json_rejection(rejection: JsonRejection) -> ApiError {
+    {
+        {
+            match rejection {
+                JsonRejection::MissingJsonContentType(_) => unsupported_media_type(),
                 JsonRejection::JsonDataError(e) => {
                     ApiError::bad_request(format!("Invalid request body: {}", e.body_text()))
                 }
@@ -74,7 +122,7 @@ where
                     ApiError::bad_request(format!("Malformed JSON request body: {}", e.body_text()))
                 }
                 other => ApiError::bad_request(other.body_text()),
-            }),
+            }
         }
     }
 }

@@ -89,6 +89,11 @@ error_response!(
     400,
     "The request is invalid (bad JSON, bad values, a bad config)."
 );
+error_response!(
+    Forbidden,
+    403,
+    "An internal request whose signature does not match the cluster's session key."
+);
 error_response!(NotFound, 404, "No such connector, task, plugin or logger.");
 error_response!(Conflict, 409, "The connector already exists.");
 error_response!(

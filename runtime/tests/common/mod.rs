@@ -213,8 +213,19 @@ impl Worker {
         write_props(&worker_file, &props);
         let log = dir.join(format!("java-worker-{}.log", unique("run")));
         let out = std::fs::File::create(&log).unwrap();
+        // INFO to stdout (the log file), as connect-log4j2.properties does.
+        let log4j = dir.join(format!("java-log4j2-{port}.properties"));
+        std::fs::write(
+            &log4j,
+            "status = warn\nappender.out.type = Console\nappender.out.name = OUT\n\
+             appender.out.layout.type = PatternLayout\nappender.out.layout.pattern = [%d] %p %m (%c)%n\n\
+             rootLogger.level = INFO\nrootLogger.appenderRef.out.ref = OUT\n\
+             logger.kafka.name = org.apache.kafka.clients\nlogger.kafka.level = WARN\n",
+        )
+        .unwrap();
         let child = Command::new("java")
             .args(["-Xms64m", "-Xmx384m", "-XX:TieredStopAtLevel=1"])
+            .arg(format!("-Dlog4j2.configurationFile={}", log4j.display()))
             .arg("-cp")
             .arg(format!("{lib}/*"))
             .arg("org.apache.kafka.connect.cli.ConnectDistributed")

@@ -40,7 +40,11 @@ pub struct LogContext;
 
 impl rdkafka::ClientContext for LogContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        if !matches!(
+            error,
+            KafkaError::PartitionEOF(_)
+                | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        ) {
             tracing::error!(%error, reason, "Kafka client error");
         }
     }
