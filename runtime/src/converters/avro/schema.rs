@@ -573,7 +573,6 @@ impl ToConnect {
                 if logical_type == Some("decimal") || connect_name == Some(logical::DECIMAL) {
                     let scale = prop(obj, "scale").and_then(J::as_i64).unwrap_or(0);
                     let mut d = Schema::clone(&logical::decimal(scale as i32).build());
-                    d.version = None;
                     if let Some(p) = prop(obj, "precision") {
                         let p = p.as_i64().ok_or_else(|| {
                             data_err("precision property must be a JSON Integer. https://avro.apache.org/docs/1.9.1/spec.html#Decimal")
