@@ -20,6 +20,10 @@ use serde_json::{Value as J, json};
 
 const AVRO: &str = "io.confluent.connect.avro.AvroConverter";
 
+/// Held by each test: the e2e registry (Apicurio's in-memory store) fails concurrent
+/// schema registrations, so these tests write to it one at a time.
+static REGISTRY_WRITES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn registry_url() -> String {
     std::env::var("SCHEMA_REGISTRY_URL").expect(
         "SCHEMA_REGISTRY_URL is not set: run `e2e/services up kafka schema-registry && eval \"$(e2e/services env)\"` first (e2e/test does this)",
@@ -117,6 +121,7 @@ async fn failed_task(worker: &Worker, name: &str) -> J {
 /// reads exactly the lines back, and the registry holds Confluent's schema for them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ferry_source_writes_what_confluent_reads() {
+    let _serial = REGISTRY_WRITES.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("avro-src");
     let input = dir.path().join("in.txt");
@@ -125,7 +130,7 @@ async fn ferry_source_writes_what_confluent_reads() {
     let url = registry_url();
     let source = connector_file(
         dir.path(),
-        "avro-src",
+        &unique("avro-src"),
         &[
             ("connector.class", "FileStreamSource"),
             ("file", input.to_str().unwrap()),
@@ -198,6 +203,7 @@ fn all_types_schema() -> ferry_runtime::data::SchemaRef {
 /// with the exact values.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_connect_type_reads_in_confluents_client() {
+    let _serial = REGISTRY_WRITES.lock().await;
     let topic = unique("avro-types");
     let schema = all_types_schema();
     let inner_schema = schema.field("inner").unwrap().schema.clone();
@@ -293,6 +299,7 @@ const PAYMENT_LINES: [&str; 2] = [
 /// exactly the lines Kafka's FileStreamSink would, and the converter gives the exact values.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn confluent_writes_what_ferry_reads() {
+    let _serial = REGISTRY_WRITES.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("avro-py");
     tokio::task::spawn_blocking({
@@ -337,7 +344,7 @@ async fn confluent_writes_what_ferry_reads() {
     let url = registry_url();
     let sink = connector_file(
         dir.path(),
-        "avro-sink",
+        &unique("avro-sink"),
         &[
             ("connector.class", "FileStreamSink"),
             ("file", output.to_str().unwrap()),
@@ -364,6 +371,7 @@ async fn confluent_writes_what_ferry_reads() {
 /// schema id: each task fails with a message naming what was wrong and where.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_fails_the_task_with_a_clear_error() {
+    let _serial = REGISTRY_WRITES.lock().await;
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("in.txt");
     append(&input, &["one"]);
@@ -424,19 +432,23 @@ async fn bad_input_fails_the_task_with_a_clear_error() {
             ],
         )
     };
+    // Unique names: a sink's consumer group is named after it, and a member an earlier run
+    // left behind would hold up the join for a session timeout.
+    let names = ["dead", "incompatible", "magic", "unknown-id"].map(unique);
     let files = [
-        source("dead", &t1, &dead),
-        source("incompatible", &t2, &url),
-        sink("magic", &t3),
-        sink("unknown-id", &t4),
+        source(&names[0], &t1, &dead),
+        source(&names[1], &t2, &url),
+        sink(&names[2], &t3),
+        sink(&names[3], &t4),
     ];
     let port = free_port();
     let worker = Worker::start(dir.path(), &worker_props(dir.path(), port), &files).await;
 
-    let trace = failed_task(&worker, "dead").await["trace"]
+    let trace = failed_task(&worker, &names[0]).await["trace"]
         .as_str()
         .unwrap()
         .to_owned();
+    eprintln!("{trace}");
     assert!(
         trace.contains(&format!("{dead}/subjects/{t1}-value/versions")),
         "{trace}"
@@ -446,10 +458,11 @@ async fn bad_input_fails_the_task_with_a_clear_error() {
         "{trace}"
     );
 
-    let trace = failed_task(&worker, "incompatible").await["trace"]
+    let trace = failed_task(&worker, &names[1]).await["trace"]
         .as_str()
         .unwrap()
         .to_owned();
+    eprintln!("{trace}");
     assert!(
         trace.contains(&format!("Failed to serialize Avro data from topic {t2}")),
         "{trace}"
@@ -460,20 +473,22 @@ async fn bad_input_fails_the_task_with_a_clear_error() {
         "{trace}"
     );
 
-    let trace = failed_task(&worker, "magic").await["trace"]
+    let trace = failed_task(&worker, &names[2]).await["trace"]
         .as_str()
         .unwrap()
         .to_owned();
+    eprintln!("{trace}");
     assert!(
         trace.contains(&format!("record at {t3}-0 offset 0")),
         "{trace}"
     );
     assert!(trace.contains("Unknown magic byte!"), "{trace}");
 
-    let trace = failed_task(&worker, "unknown-id").await["trace"]
+    let trace = failed_task(&worker, &names[3]).await["trace"]
         .as_str()
         .unwrap()
         .to_owned();
+    eprintln!("{trace}");
     assert!(
         trace.contains(&format!("record at {t4}-0 offset 0")),
         "{trace}"
@@ -486,4 +501,69 @@ async fn bad_input_fails_the_task_with_a_clear_error() {
         "{trace}"
     );
     assert!(trace.contains("was found"), "{trace}");
+}
+
+/// basic.auth.* through an nginx with basic auth in front of the registry
+/// (`e2e/services up schema-registry-auth`): user info from the setting or from the URL;
+/// wrong or missing credentials fail with the URL and no secret in the message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_through_a_proxy() {
+    let _serial = REGISTRY_WRITES.lock().await;
+    let url = std::env::var("SCHEMA_REGISTRY_AUTH_URL").expect(
+        "SCHEMA_REGISTRY_AUTH_URL is not set: run `e2e/services up schema-registry-auth && eval \"$(e2e/services env)\"`",
+    );
+    let user_info = std::env::var("SCHEMA_REGISTRY_AUTH_USER_INFO").unwrap();
+    let (user, password) = user_info.split_once(':').unwrap();
+    let with = |pairs: &[(&str, &str)]| {
+        let cfg: std::collections::BTreeMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        AvroConverter::new(&cfg, false).unwrap()
+    };
+    let data = ferry_runtime::data::SchemaAndValue::new(Some(Schema::string()), "v".into());
+    let in_url = url.replacen("http://", &format!("http://{user}:{password}@"), 1);
+    for conv in [
+        with(&[
+            ("schema.registry.url", &url),
+            ("basic.auth.credentials.source", "USER_INFO"),
+            ("basic.auth.user.info", &user_info),
+        ]),
+        with(&[("schema.registry.url", &in_url)]),
+    ] {
+        let topic = unique("avro-auth");
+        let bytes = conv
+            .from_connect(&topic, &[], &data)
+            .await
+            .unwrap()
+            .unwrap();
+        // a fresh converter fetches the schema by id through the proxy too
+        let back = conv.to_connect(&topic, &[], Some(&bytes)).await.unwrap();
+        assert_eq!(back.value, Value::String("v".into()));
+    }
+    for conv in [
+        with(&[
+            ("schema.registry.url", &url),
+            ("basic.auth.credentials.source", "USER_INFO"),
+            ("basic.auth.user.info", &format!("{user}:wrong-password")),
+        ]),
+        with(&[("schema.registry.url", &url)]),
+    ] {
+        let topic = unique("avro-auth");
+        let e = conv
+            .from_connect(&topic, &[], &data)
+            .await
+            .unwrap_err()
+            .to_string();
+        eprintln!("{e}");
+        assert!(e.contains("Unauthorized"), "{e}");
+        assert!(
+            e.contains(&format!("{url}/subjects/{topic}-value/versions")),
+            "{e}"
+        );
+        assert!(
+            !e.contains("wrong-password") && !e.contains(password),
+            "{e}"
+        );
+    }
 }
