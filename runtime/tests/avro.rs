@@ -567,3 +567,70 @@ async fn basic_auth_through_a_proxy() {
         );
     }
 }
+
+/// `auto.register.schemas=false` looks the schema up (and fails, with the registry's words,
+/// when it is not there), `use.latest.version` writes with the subject's latest id, and
+/// RecordNameStrategy registers under the record's full name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_settings() {
+    let _serial = REGISTRY_WRITES.lock().await;
+    let topic = unique("avro-settings");
+    let schema = SchemaBuilder::struct_()
+        .name(format!("com.example.{}", topic.replace('-', "_")))
+        .field("n", SchemaBuilder::int32().build())
+        .build();
+    let data = ferry_runtime::data::SchemaAndValue::new(
+        Some(schema.clone()),
+        Value::Struct(Struct::new(schema.clone()).with("n", Value::Int32(5))),
+    );
+    let id_of = |b: &[u8]| i32::from_be_bytes([b[1], b[2], b[3], b[4]]);
+
+    let lookup_only = converter(&[("auto.register.schemas", "false")]);
+    let e = lookup_only
+        .from_connect(&topic, &[], &data)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Error retrieving Avro schema {\"type\":\"record\""),
+        "{e}"
+    );
+    assert!(e.contains(&format!("of subject {topic}-value")), "{e}");
+
+    let registering = converter(&[]);
+    let written = registering
+        .from_connect(&topic, &[], &data)
+        .await
+        .unwrap()
+        .unwrap();
+    let looked_up = converter(&[("auto.register.schemas", "false")])
+        .from_connect(&topic, &[], &data)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(looked_up, written);
+    let latest = converter(&[
+        ("auto.register.schemas", "false"),
+        ("use.latest.version", "true"),
+    ])
+    .from_connect(&topic, &[], &data)
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(id_of(&latest), id_of(&written));
+    assert_eq!(latest, written);
+
+    let by_record = converter(&[(
+        "value.subject.name.strategy",
+        "io.confluent.kafka.serializers.subject.RecordNameStrategy",
+    )]);
+    by_record.from_connect(&topic, &[], &data).await.unwrap();
+    let subject = schema.name.clone().unwrap();
+    let (code, versions) = registry(
+        reqwest::Method::GET,
+        &format!("/subjects/{subject}/versions"),
+        None,
+    )
+    .await;
+    assert_eq!((code, versions), (200, json!([1])));
+}

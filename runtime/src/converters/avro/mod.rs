@@ -46,7 +46,14 @@ struct Prepared {
     avro: Avro,
     names: Names,
     connect: SchemaRef,
+    /// Per topic: the id this schema is written with, and the schema to encode with when it
+    /// is another one (`use.latest.version`). Looked up by topic, so the hot path allocates
+    /// nothing; the subject follows from the topic and this schema.
+    ids: Mutex<HashMap<String, WrittenAs>>,
 }
+
+/// The schema id a topic's records carry, and the schema to encode with (None: this one).
+type WrittenAs = (i32, Option<Arc<Prepared>>);
 
 impl Prepared {
     fn parse(text: String, connect: Option<SchemaRef>, meta: bool) -> Result<Self> {
@@ -64,6 +71,7 @@ impl Prepared {
             avro,
             names,
             connect,
+            ids: Mutex::new(HashMap::new()),
         })
     }
 
@@ -106,9 +114,6 @@ impl<K: std::hash::Hash + Eq, V: Clone> Bounded<K, V> {
     }
 }
 
-/// (subject, schema text): what an id is registered for.
-type SubjectSchema = (String, String);
-
 /// Confluent's `AvroConverter`.
 pub struct AvroConverter {
     is_key: bool,
@@ -116,8 +121,6 @@ pub struct AvroConverter {
     registry: RegistryClient,
     /// Connect schemas already translated, with their Avro form (compared by equality).
     from_connect: Mutex<Vec<(SchemaRef, Arc<Prepared>)>>,
-    /// Ids by (subject, schema text), as Confluent's client caches schema → id.
-    ids: Mutex<Bounded<SubjectSchema, (i32, Arc<Prepared>)>>,
     /// Schemas by id, as Confluent's client caches id → schema.
     by_id: Mutex<Bounded<i32, Arc<Prepared>>>,
 }
@@ -145,7 +148,6 @@ impl AvroConverter {
             is_key,
             registry,
             from_connect: Mutex::new(Vec::new()),
-            ids: Mutex::new(Bounded::new(cap)),
             by_id: Mutex::new(Bounded::new(cap)),
             cfg,
         })
@@ -178,14 +180,13 @@ impl AvroConverter {
     /// The schema id to write `p` with, and the schema to encode with (the latest version's
     /// when `use.latest.version` is set).
     async fn schema_id(&self, topic: &str, p: &Arc<Prepared>) -> Result<(i32, Arc<Prepared>)> {
+        if let Some((id, writer)) = lock(&p.ids).get(topic) {
+            return Ok((*id, writer.clone().unwrap_or_else(|| p.clone())));
+        }
         let subject = self
             .cfg
             .subject_strategy
             .subject(topic, self.is_key, &p.record_name());
-        let key = (subject.clone(), p.text.clone());
-        if let Some(hit) = lock(&self.ids).get(&key) {
-            return Ok(hit);
-        }
         let urls = self.registry.urls();
         let found = if self.cfg.use_latest_version {
             let latest = self.registry.latest(&subject).await.map_err(|e| {
@@ -216,7 +217,14 @@ impl AvroConverter {
             })?;
             (id, p.clone())
         };
-        lock(&self.ids).put(key, found.clone());
+        {
+            let mut ids = lock(&p.ids);
+            if ids.len() >= self.cfg.cache_size.max(1) {
+                ids.clear();
+            }
+            let writer = (!Arc::ptr_eq(&found.1, p)).then(|| found.1.clone());
+            ids.insert(topic.to_owned(), (found.0, writer));
+        }
         Ok(found)
     }
 
