@@ -129,9 +129,9 @@ impl FromConnect {
         }
     }
 
+    /// A record's JSON, written as Java's `RecordSchema.toJson` orders it.
     fn record(
         &mut self,
-        schema: &Schema,
         space: Option<&str>,
         name: &str,
         doc: Option<&str>,
@@ -157,7 +157,6 @@ impl FromConnect {
                 J::String(MAP_ENTRY_TYPE_NAME.into()),
             );
         }
-        let _ = schema;
         Ok(obj)
     }
 
@@ -255,7 +254,6 @@ impl FromConnect {
                             return Err(data_err(format!("Can't redefine: {full}")));
                         }
                         J::Object(self.record(
-                            schema,
                             entry_space,
                             entry_name,
                             None,
@@ -313,14 +311,7 @@ impl FromConnect {
                             (f.name.as_str(), &*f.schema, fdoc)
                         })
                         .collect();
-                    base = self.record(
-                        schema,
-                        space,
-                        &name,
-                        doc.map(String::as_str),
-                        &fields,
-                        false,
-                    )?;
+                    base = self.record(space, &name, doc.map(String::as_str), &fields, false)?;
                 }
             }
         }
