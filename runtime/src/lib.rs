@@ -4,6 +4,7 @@
 //! converters in [`worker::source`] to the Kafka producer; a sink's records come from
 //! the consumer in [`worker::sink`], through the converters, to the task.
 
+pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod connectors;

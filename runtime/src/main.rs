@@ -1,7 +1,8 @@
 //! `ferry`: a Kafka Connect-compatible worker.
 //!
 //! `ferry standalone WORKER.properties CONNECTOR.properties|json...` has the argument
-//! shape of `connect-standalone.sh`.
+//! shape of `connect-standalone.sh`; `ferry load|list|status|...` drive a running worker
+//! through its REST API (see `ferry_runtime::cli`).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -55,6 +56,8 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    #[command(flatten)]
+    Client(ferry_runtime::cli::ClientCommand),
 }
 
 /// Initialises logging; returns a function that swaps the filter (for /admin/loggers).
@@ -83,6 +86,9 @@ fn init_logging() -> (String, rest::ReloadFn) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    if let Command::Client(cmd) = cli.command {
+        return client(cmd);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -102,6 +108,33 @@ fn main() -> std::process::ExitCode {
     }
 }
 
+/// Runs a client subcommand: its output on stdout, a failure on stderr with exit status 1.
+fn client(cmd: ferry_runtime::cli::ClientCommand) -> std::process::ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("ferry: could not start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(ferry_runtime::cli::run(cmd)) {
+        Ok(out) => {
+            println!("{}", out.trim_end());
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            match ferry_runtime::cli::invalid_report(&e) {
+                Some(report) => println!("{}", report.trim_end()),
+                None => eprintln!("ferry: error: {e:#}"),
+            }
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(cli: Cli) -> Result<()> {
     let (root_level, reload) = init_logging();
     match cli.command {
@@ -113,6 +146,7 @@ async fn run(cli: Cli) -> Result<()> {
             worker_config,
             overrides,
         } => distributed(worker_config, &overrides, root_level, reload).await,
+        Command::Client(_) => Ok(()),
     }
 }
 

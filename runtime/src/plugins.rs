@@ -135,6 +135,7 @@ impl Registry {
             plugins: vec![
                 file::source_plugin(),
                 file::sink_plugin(),
+                crate::converters::avro::plugin(),
                 Plugin {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,

@@ -1,6 +1,8 @@
 //! Converters turn Connect data into Kafka bytes and back:
-//! `JsonConverter`, `StringConverter`, `ByteArrayConverter` under their Kafka class names.
+//! `JsonConverter`, `StringConverter`, `ByteArrayConverter` under their Kafka class names,
+//! and Confluent's `AvroConverter` (in [`avro`]).
 
+pub mod avro;
 mod bytearray;
 mod json;
 mod string;

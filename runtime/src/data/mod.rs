@@ -6,5 +6,5 @@ mod schema;
 mod value;
 
 pub use record::{ConnectRecord, Header, SinkRecord, SourceRecord, TimestampType};
-pub use schema::{Field, Schema, SchemaBuilder, SchemaRef, SchemaType, logical};
+pub use schema::{Field, Parameters, Schema, SchemaBuilder, SchemaRef, SchemaType, logical};
 pub use value::{SchemaAndValue, Struct, Value};
