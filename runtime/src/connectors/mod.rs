@@ -4,6 +4,7 @@
 //! return records from `poll`; sink tasks receive them in `put` and make them durable in
 //! `flush`, after which the worker commits the consumer offsets.
 
+pub mod elasticsearch;
 pub mod file;
 
 use std::collections::HashMap;
