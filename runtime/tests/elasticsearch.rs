@@ -612,11 +612,57 @@ async fn wrong_credentials_fail_the_task_with_401_naming_the_url() {
     );
 }
 
+/// A server that accepts connections but never answers: `read.timeout.ms` bounds each
+/// attempt, and once `max.retries` retries (`retry.backoff.ms` apart) are spent the task
+/// fails naming the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_timeouts_and_exhausted_retries_fail_the_task() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("silent");
+    let name = unique("es-silent");
+    let url = format!("http://127.0.0.1:{port}");
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("read.timeout.ms", "300"),
+            ("connection.timeout.ms", "300"),
+            ("max.retries", "2"),
+            ("retry.backoff.ms", "10"),
+        ],
+    )
+    .await;
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(
+            "GET / failed after 2 retries (max.retries): no Elasticsearch host answered: "
+        ) && trace.contains(&format!("{url}/")),
+        "{trace}"
+    );
+    // The first attempt and two retries each opened a connection.
+    assert_eq!(held.lock().unwrap().len(), 3);
+}
+
 // ----------------------------------------------------------------------------------------
 // options
 
 /// topic.key.ignore, topic.schema.ignore, compact.map.entries, drop.invalid.message,
-/// a small max.buffered.records and batch.size, and failover past a dead host.
+/// small max.buffered.records, batch.size and bulk.size.bytes, and failover past a dead
+/// host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn options_shape_ids_documents_and_batching() {
     let dir = tempfile::tempdir().unwrap();
@@ -706,6 +752,7 @@ async fn options_shape_ids_documents_and_batching() {
         &[
             ("drop.invalid.message", "true"),
             ("max.buffered.records", "7"),
+            ("bulk.size.bytes", "100"),
             ("batch.size", "5"),
             ("max.in.flight.requests", "2"),
             ("linger.ms", "50"),
@@ -872,13 +919,13 @@ async fn outage_mid_stream_loses_and_duplicates_nothing() {
     produce(&topic, &rest);
     // The task keeps retrying while the server is away (several backoff rounds).
     wait_for(
-        "the sink to retry 4 times",
+        "the sink to retry 6 times",
         Duration::from_secs(60),
         || async {
             (w.log_text()
                 .matches("bulk request failed; retrying")
                 .count()
-                >= 4)
+                >= 6)
                 .then_some(())
         },
     )
@@ -889,12 +936,37 @@ async fn outage_mid_stream_loses_and_duplicates_nothing() {
         400,
         "written through a cut proxy?"
     );
+    // Its status shows the retrying state meanwhile: RUNNING, with the reason as trace.
+    let t = wait_for("a retrying status", Duration::from_secs(30), || async {
+        let t = task_state(&w, &name).await;
+        t["trace"].is_string().then_some(t)
+    })
+    .await;
+    assert_eq!(t["state"], "RUNNING", "{t}");
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.starts_with(
+            "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt "
+        ) && trace.contains("of max.retries=1000")
+            && trace.contains(&format!("http://127.0.0.1:{}/_bulk", proxy.port)),
+        "{trace}"
+    );
     proxy.restore().await;
     let d = wait_docs(&index, 1000).await;
     for i in 0..1000 {
         assert_eq!(d[&format!("{topic}+0+{i}")], json!({"i": i}), "record {i}");
     }
     wait_committed(&name, &topic, 1000).await;
-    assert_eq!(task_state(&w, &name).await["state"], "RUNNING");
+    // RUNNING again, the retry note gone.
+    let t = wait_for(
+        "the retry note to clear",
+        Duration::from_secs(30),
+        || async {
+            let t = task_state(&w, &name).await;
+            t["trace"].is_null().then_some(t)
+        },
+    )
+    .await;
+    assert_eq!(t["state"], "RUNNING", "{t}");
     proxy.cut();
 }

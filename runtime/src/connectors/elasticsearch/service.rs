@@ -9,6 +9,7 @@ use serde_json::{Value as Json, json};
 use super::client::{Body, EsClient, short};
 use super::config::{EsConfig, MalformedDocs};
 use super::request_builder::Action;
+use crate::connectors::RetryReporter;
 use crate::errors::{ConnectError, Result};
 
 /// Error types that mean the document itself is wrong: retrying cannot help, and
@@ -71,6 +72,7 @@ pub async fn send_bulk(
     retry: Retry,
     malformed: MalformedDocs,
     actions: Vec<Action>,
+    reporter: Option<&RetryReporter>,
 ) -> Result<Outcome> {
     let mut pending = actions;
     let mut outcome = Outcome::default();
@@ -104,6 +106,11 @@ pub async fn send_bulk(
                 let retry_items = items(&r.body, &pending, malformed, &mut outcome)?;
                 if retry_items.is_empty() {
                     outcome.retries = attempt;
+                    if attempt > 0
+                        && let Some(report) = reporter
+                    {
+                        report(None);
+                    }
                     return Ok(outcome);
                 }
                 let why = retry_items
@@ -133,6 +140,14 @@ pub async fn send_bulk(
         }
         let wait = retry.wait(attempt);
         tracing::warn!(attempt, ?wait, error = %failure, "bulk request failed; retrying");
+        if let Some(report) = reporter {
+            report(Some(format!(
+                "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request \
+                 (attempt {attempt} of max.retries={}, next in {} ms): {failure}",
+                retry.max_retries,
+                wait.as_millis()
+            )));
+        }
         tokio::time::sleep(wait).await;
     }
 }
@@ -238,7 +253,7 @@ pub async fn send_retrying(
         if attempt > retry.max_retries {
             return Err(ConnectError::external(
                 format!(
-                    "{method} {path} failed after {} retries: {failure}",
+                    "{method} /{path} failed after {} retries (max.retries): {failure}",
                     retry.max_retries
                 ),
                 true,

@@ -21,7 +21,7 @@ use super::mapping;
 use super::request_builder::{self, Action};
 use super::service::{self, Retry};
 use crate::config::Props;
-use crate::connectors::{Offsets, SinkTask};
+use crate::connectors::{Offsets, RetryReporter, SinkTask};
 use crate::data::SinkRecord;
 use crate::errors::{ConnectError, Result};
 
@@ -82,6 +82,7 @@ struct Running {
 #[derive(Default)]
 pub struct ElasticsearchSinkTask {
     running: Option<Running>,
+    reporter: Option<RetryReporter>,
 }
 
 impl ElasticsearchSinkTask {
@@ -94,6 +95,10 @@ impl ElasticsearchSinkTask {
 
 #[async_trait]
 impl SinkTask for ElasticsearchSinkTask {
+    fn set_retry_reporter(&mut self, reporter: RetryReporter) {
+        self.reporter = Some(reporter);
+    }
+
     async fn start(&mut self, props: &Props) -> Result<()> {
         let config = Arc::new(EsConfig::parse(props)?);
         if let Some(t) = &config.type_name {
@@ -132,6 +137,7 @@ impl SinkTask for ElasticsearchSinkTask {
             client.clone(),
             permits.clone(),
             failure.clone(),
+            self.reporter.clone(),
         ));
         self.running = Some(Running {
             config,
@@ -206,6 +212,10 @@ impl SinkTask for ElasticsearchSinkTask {
 impl Running {
     /// Waits for room for `n` records, at most `flush.timeout.ms`.
     async fn reserve(&mut self, n: u32) -> Result<()> {
+        if let Ok(p) = self.permits.try_acquire_many(n) {
+            p.forget();
+            return Ok(());
+        }
         let started = Instant::now();
         loop {
             match tokio::time::timeout(Duration::from_millis(200), self.permits.acquire_many(n))
@@ -273,6 +283,7 @@ async fn batcher(
     client: EsClient,
     permits: Arc<Semaphore>,
     failure: SharedFailure,
+    reporter: Option<RetryReporter>,
 ) {
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
     let mut requests = JoinSet::new();
@@ -315,9 +326,10 @@ async fn batcher(
         linger_until = None;
         let n = actions.len();
         let (client, permits, failure) = (client.clone(), permits.clone(), failure.clone());
+        let reporter = reporter.clone();
         let malformed = config.malformed;
         requests.spawn(async move {
-            match service::send_bulk(&client, retry, malformed, actions).await {
+            match service::send_bulk(&client, retry, malformed, actions, reporter.as_ref()).await {
                 Ok(o) => tracing::debug!(
                     written = o.written,
                     dropped = o.dropped,
