@@ -136,34 +136,35 @@ async fn wait_task(w: &Worker, name: &str, state: &str) -> Value {
     .await
 }
 
-/// Waits until the connector's consumer group committed `offset` on partition 0.
-async fn wait_committed(name: &str, topic: &str, offset: i64) {
+/// The offset the connector's consumer group committed on partition 0, if any.
+async fn committed(name: &str, topic: &str) -> Option<i64> {
     let group = format!("connect-{name}");
     let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", common::bootstrap())
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition(&topic, 0);
+        let committed = c.committed_offsets(tpl, Duration::from_secs(5)).ok()?;
+        match committed.elements().first()?.offset() {
+            rdkafka::Offset::Offset(o) => Some(o),
+            _ => None,
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until the connector's consumer group committed `offset` on partition 0.
+async fn wait_committed(name: &str, topic: &str, offset: i64) {
     wait_for(
-        &format!("{group} to commit offset {offset}"),
+        &format!("connect-{name} to commit offset {offset}"),
         Duration::from_secs(60),
-        || {
-            let (group, topic) = (group.clone(), topic.clone());
-            async move {
-                let committed = tokio::task::spawn_blocking(move || {
-                    use rdkafka::consumer::{BaseConsumer, Consumer};
-                    let c: BaseConsumer = ClientConfig::new()
-                        .set("bootstrap.servers", common::bootstrap())
-                        .set("group.id", &group)
-                        .create()
-                        .unwrap();
-                    let mut tpl = rdkafka::TopicPartitionList::new();
-                    tpl.add_partition(&topic, 0);
-                    c.committed_offsets(tpl, Duration::from_secs(5))
-                        .ok()
-                        .and_then(|t| t.elements().first().map(|e| e.offset()))
-                })
-                .await
-                .unwrap();
-                (committed == Some(rdkafka::Offset::Offset(offset))).then_some(())
-            }
-        },
+        || async { (committed(name, topic).await == Some(offset)).then_some(()) },
     )
     .await;
 }
@@ -935,6 +936,12 @@ async fn outage_mid_stream_loses_and_duplicates_nothing() {
         docs(&index).await.len(),
         400,
         "written through a cut proxy?"
+    );
+    // Nothing unacknowledged is committed (the worker commits every 300 ms meanwhile).
+    let during = committed(&name, &topic).await;
+    assert!(
+        during.is_none_or(|o| o <= 400),
+        "committed {during:?} during the outage"
     );
     // Its status shows the retrying state meanwhile: RUNNING, with the reason as trace.
     let t = wait_for("a retrying status", Duration::from_secs(30), || async {

@@ -2,10 +2,13 @@
 //! into `_bulk` requests (`batch.size`, `bulk.size.bytes`, `linger.ms`) with at most
 //! `max.in.flight.requests` at once. Every buffered or in-flight record holds one of
 //! `max.buffered.records` permits, so memory stays bounded whatever the input rate: `put`
-//! waits for a permit (up to `flush.timeout.ms`). `flush` returns only when every record
-//! put so far is acknowledged by the server, so the worker commits offsets only then.
+//! waits for a permit (up to `flush.timeout.ms`). Offsets are tracked per partition:
+//! `pre_commit` hands the worker, without waiting, the offset below which every record was
+//! acknowledged by the server, so offsets are committed only after every bulk request
+//! holding those records succeeded, and the pipeline never drains at a commit. `flush`
+//! waits until everything put so far is acknowledged.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,7 +24,7 @@ use super::mapping;
 use super::request_builder::{self, Action};
 use super::service::{self, Retry};
 use crate::config::Props;
-use crate::connectors::{Offsets, RetryReporter, SinkTask};
+use crate::connectors::{Offsets, RetryReporter, SinkTask, TopicPartition};
 use crate::data::SinkRecord;
 use crate::errors::{ConnectError, Result};
 
@@ -59,8 +62,23 @@ fn check_failure(shared: &SharedFailure) -> Result<()> {
     Ok(())
 }
 
+/// Per partition: the offsets put and not yet acknowledged, and the offset after the
+/// last record put (acknowledged or skipped).
+#[derive(Default)]
+struct Track {
+    pending: BTreeSet<i64>,
+    next: i64,
+}
+
+type Tracker = Arc<Mutex<HashMap<TopicPartition, Track>>>;
+
+fn lock_tracker(t: &Tracker) -> Result<std::sync::MutexGuard<'_, HashMap<TopicPartition, Track>>> {
+    t.lock()
+        .map_err(|_| ConnectError::internal("the offset tracker lock is poisoned"))
+}
+
 enum Msg {
-    Action(Action),
+    Action(Action, TopicPartition, i64),
     /// Send what is pending now, without waiting for `linger.ms`.
     Flush,
 }
@@ -73,6 +91,7 @@ struct Running {
     /// One permit per record that may be buffered or in flight.
     permits: Arc<Semaphore>,
     failure: SharedFailure,
+    tracker: Tracker,
     /// Target name per topic, once checked and created on the server.
     indexes: HashMap<String, String>,
     batcher: tokio::task::JoinHandle<()>,
@@ -130,6 +149,7 @@ impl SinkTask for ElasticsearchSinkTask {
         );
         let permits = Arc::new(Semaphore::new(config.max_buffered));
         let failure = SharedFailure::default();
+        let tracker = Tracker::default();
         let (tx, rx) = mpsc::unbounded_channel();
         let batcher = tokio::spawn(batcher(
             rx,
@@ -137,6 +157,7 @@ impl SinkTask for ElasticsearchSinkTask {
             client.clone(),
             permits.clone(),
             failure.clone(),
+            tracker.clone(),
             self.reporter.clone(),
         ));
         self.running = Some(Running {
@@ -146,6 +167,7 @@ impl SinkTask for ElasticsearchSinkTask {
             tx,
             permits,
             failure,
+            tracker,
             indexes: HashMap::new(),
             batcher,
         });
@@ -156,19 +178,36 @@ impl SinkTask for ElasticsearchSinkTask {
         let r = self.running()?;
         check_failure(&r.failure)?;
         for record in records {
+            let tp = TopicPartition {
+                topic: record.record.topic.clone(),
+                partition: record.record.partition.unwrap_or(-1),
+            };
+            let offset = record.kafka_offset;
             let index = r.index_for(&record).await?;
             let action = match request_builder::build(&r.config, &record, &index) {
-                Ok(Some(a)) => a,
-                Ok(None) => continue,
+                Ok(Some(a)) => Some(a),
+                Ok(None) => None,
                 Err(e @ ConnectError::Data(_)) if r.config.drop_invalid_message => {
                     tracing::error!(error = %e, "dropping a record that cannot be converted");
-                    continue;
+                    None
                 }
                 Err(e) => return Err(e),
             };
-            r.reserve(1).await?;
-            r.tx.send(Msg::Action(action))
-                .map_err(|_| ConnectError::internal("the bulk batcher stopped"))?;
+            if action.is_some() {
+                r.reserve(1).await?;
+            }
+            {
+                let mut t = lock_tracker(&r.tracker)?;
+                let track = t.entry(tp.clone()).or_default();
+                track.next = offset + 1;
+                if action.is_some() {
+                    track.pending.insert(offset);
+                }
+            }
+            if let Some(a) = action {
+                r.tx.send(Msg::Action(a, tp, offset))
+                    .map_err(|_| ConnectError::internal("the bulk batcher stopped"))?;
+            }
         }
         Ok(())
     }
@@ -197,6 +236,20 @@ impl SinkTask for ElasticsearchSinkTask {
             }
         }
         check_failure(&r.failure)
+    }
+
+    async fn pre_commit(&mut self, offsets: &Offsets) -> Result<Offsets> {
+        let r = self.running()?;
+        check_failure(&r.failure)?;
+        let t = lock_tracker(&r.tracker)?;
+        Ok(offsets
+            .iter()
+            .filter_map(|(tp, off)| {
+                let track = t.get(tp)?;
+                let acked = track.pending.first().copied().unwrap_or(track.next);
+                Some((tp.clone(), acked.min(*off)))
+            })
+            .collect())
     }
 
     async fn stop(&mut self) -> Result<()> {
@@ -283,12 +336,14 @@ async fn batcher(
     client: EsClient,
     permits: Arc<Semaphore>,
     failure: SharedFailure,
+    tracker: Tracker,
     reporter: Option<RetryReporter>,
 ) {
     let in_flight = Arc::new(Semaphore::new(config.max_in_flight));
     let mut requests = JoinSet::new();
     let retry = Retry::from(&config);
     let mut batch: Vec<Action> = Vec::new();
+    let mut keys: Vec<(TopicPartition, i64)> = Vec::new();
     let mut bytes = 0usize;
     let mut linger_until: Option<Instant> = None;
     loop {
@@ -304,9 +359,10 @@ async fn batcher(
         let send_now = match msg {
             None => return,
             Some(Msg::Flush) => true,
-            Some(Msg::Action(a)) => {
+            Some(Msg::Action(a, tp, offset)) => {
                 bytes += a.lines.len();
                 batch.push(a);
+                keys.push((tp, offset));
                 linger_until.get_or_insert_with(|| Instant::now() + config.linger);
                 batch.len() >= config.batch_size
                     || config.bulk_size_bytes.is_some_and(|max| bytes >= max)
@@ -322,20 +378,32 @@ async fn batcher(
             return;
         };
         let actions = std::mem::take(&mut batch);
+        let acked = std::mem::take(&mut keys);
         bytes = 0;
         linger_until = None;
         let n = actions.len();
         let (client, permits, failure) = (client.clone(), permits.clone(), failure.clone());
+        let tracker = tracker.clone();
         let reporter = reporter.clone();
         let malformed = config.malformed;
         requests.spawn(async move {
             match service::send_bulk(&client, retry, malformed, actions, reporter.as_ref()).await {
-                Ok(o) => tracing::debug!(
-                    written = o.written,
-                    dropped = o.dropped,
-                    retries = o.retries,
-                    "bulk request done"
-                ),
+                Ok(o) => {
+                    tracing::debug!(
+                        written = o.written,
+                        dropped = o.dropped,
+                        retries = o.retries,
+                        "bulk request done"
+                    );
+                    // Written or dropped per behavior.on.malformed.documents: committable.
+                    if let Ok(mut t) = tracker.lock() {
+                        for (tp, offset) in &acked {
+                            if let Some(track) = t.get_mut(tp) {
+                                track.pending.remove(offset);
+                            }
+                        }
+                    }
+                }
                 Err(e) => {
                     tracing::error!(error = %e, "bulk request failed");
                     record_failure(&failure, e);
