@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigDef, Props};
-use crate::connectors::{Connector, ConnectorType, SinkTask, SourceTask, file};
+use crate::connectors::{Connector, ConnectorType, SinkTask, SourceTask, elasticsearch, file};
 use crate::converters::{
     ByteArrayConverter, Converter, ConverterConfig, JsonConverter, StringConverter,
 };
@@ -136,6 +136,7 @@ impl Registry {
                 file::source_plugin(),
                 file::sink_plugin(),
                 crate::converters::avro::plugin(),
+                elasticsearch::plugin(),
                 Plugin {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,

@@ -4,6 +4,7 @@
 //! return records from `poll`; sink tasks receive them in `put` and make them durable in
 //! `flush`, after which the worker commits the consumer offsets.
 
+pub mod elasticsearch;
 pub mod file;
 
 use std::collections::HashMap;
@@ -89,9 +90,17 @@ pub struct TopicPartition {
 /// Offsets per partition: the offset of the next record to consume.
 pub type Offsets = HashMap<TopicPartition, i64>;
 
+/// Lets a sink task show in its status that it is retrying a failed write (`Some(why)`)
+/// or has recovered (`None`). The state stays RUNNING, as in Kafka Connect while a task
+/// retries; `why` shows as the status trace, so the REST shape is unchanged.
+pub type RetryReporter = Arc<dyn Fn(Option<String>) + Send + Sync>;
+
 /// A sink task: writes records to an external system.
 #[async_trait]
 pub trait SinkTask: Send {
+    /// Called before `start`; tasks that retry writes in the background keep it.
+    fn set_retry_reporter(&mut self, _reporter: RetryReporter) {}
+
     async fn start(&mut self, props: &Props) -> Result<()>;
 
     /// Hands over records; they need not be durable until `flush`.

@@ -142,6 +142,17 @@ pub async fn run(
             e,
         )
     })?;
+    let (status_ctx, status_id) = (ctx.clone(), id.clone());
+    task.set_retry_reporter(Arc::new(move |why| {
+        // Only a RUNNING task's trace changes: never override PAUSED, FAILED or STOPPED.
+        let running = status_ctx
+            .status
+            .task(&status_id.connector, status_id.task)
+            .is_some_and(|s| s.state == State::Running);
+        if running {
+            status_ctx.report(&status_id, State::Running, why);
+        }
+    }));
     task.start(props).await?;
 
     let mut runner = Runner {

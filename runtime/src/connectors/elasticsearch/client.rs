@@ -1,0 +1,153 @@
+//! The HTTP side: one reqwest client over every `connection.url`, requests spread
+//! round-robin and failing over to the next host when one cannot be reached.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use reqwest::{Method, StatusCode, Url};
+use serde_json::Value as Json;
+
+use super::config::EsConfig;
+use crate::errors::{ConnectError, Result};
+
+/// A response: status, the URL that answered, and the body (JSON when it parses).
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub url: Url,
+    pub body: Json,
+}
+
+/// A cheap-to-clone client for the configured hosts.
+#[derive(Clone)]
+pub struct EsClient {
+    http: reqwest::Client,
+    hosts: Arc<Vec<Url>>,
+    next: Arc<AtomicUsize>,
+    auth: Option<(String, String)>,
+}
+
+impl EsClient {
+    pub fn new(config: &EsConfig) -> Result<Self> {
+        let mut builder = reqwest::Client::builder()
+            .pool_max_idle_per_host(config.max_in_flight.max(1) * 2)
+            .tcp_nodelay(true);
+        if !config.connection_timeout.is_zero() {
+            builder = builder.connect_timeout(config.connection_timeout);
+        }
+        if !config.read_timeout.is_zero() {
+            builder = builder.read_timeout(config.read_timeout);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| ConnectError::internal(format!("could not build the HTTP client: {e}")))?;
+        let auth = match (&config.username, &config.password) {
+            (Some(u), Some(p)) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        Ok(EsClient {
+            http,
+            hosts: Arc::new(config.urls.clone()),
+            next: Arc::new(AtomicUsize::new(0)),
+            auth,
+        })
+    }
+
+    /// Sends one request, trying each host once starting with the next in turn. A host
+    /// that cannot be reached (connect error, timeout) passes the request to the next; any
+    /// HTTP answer is returned as is. Fails (retriable) when no host answered.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Body>) -> Result<Response> {
+        let n = self.hosts.len();
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let mut errors = Vec::new();
+        for i in 0..n {
+            let Some(host) = self.hosts.get((start + i) % n) else {
+                continue;
+            };
+            let url = host
+                .join(path.trim_start_matches('/'))
+                .map_err(|e| ConnectError::internal(format!("bad request path {path}: {e}")))?;
+            let mut req = self.http.request(method.clone(), url.clone());
+            if let Some((u, p)) = &self.auth {
+                req = req.basic_auth(u, Some(p));
+            }
+            // Plain application/json: OpenSearch refuses Elasticsearch 8's compatibility type.
+            match &body {
+                Some(Body::Json(j)) => req = req.json(j),
+                Some(Body::NdJson(b)) => {
+                    req = req
+                        .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
+                        .body(b.clone());
+                }
+                None => {}
+            }
+            match req.send().await {
+                Ok(resp) => {
+                    let status = resp.status();
+                    let bytes = match resp.bytes().await {
+                        Ok(b) => b,
+                        Err(e) => {
+                            errors.push(format!("{url}: {e}"));
+                            continue;
+                        }
+                    };
+                    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                        Json::String(String::from_utf8_lossy(&bytes).into_owned())
+                    });
+                    if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                        return Err(ConnectError::external(
+                            format!(
+                                "{url} answered {status}: check connection.username and \
+                                 connection.password ({})",
+                                short(&body)
+                            ),
+                            false,
+                        ));
+                    }
+                    return Ok(Response { status, url, body });
+                }
+                Err(e) => errors.push(format!("{url}: {}", error_chain(&e))),
+            }
+        }
+        Err(ConnectError::external(
+            format!("no Elasticsearch host answered: {}", errors.join("; ")),
+            true,
+        ))
+    }
+}
+
+/// A request body.
+#[derive(Clone)]
+pub enum Body {
+    Json(Json),
+    /// A `_bulk` body, shared between retries.
+    NdJson(bytes::Bytes),
+}
+
+fn error_chain(e: &reqwest::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// A body trimmed for error messages.
+pub fn short(body: &Json) -> String {
+    let s = match body {
+        Json::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    if s.len() > 500 {
+        let mut end = 500;
+        while !s.is_char_boundary(end) {
+            end -= 1;
+        }
+        format!("{}...", &s[..end])
+    } else {
+        s
+    }
+}

@@ -1,0 +1,979 @@
+//! The Elasticsearch sink against a real OpenSearch node (`e2e/services up opensearch`),
+//! real Kafka and a real `ferry standalone` worker.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Worker, free_port, unique, wait_for, worker_props};
+use rdkafka::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use serde_json::{Value, json};
+
+/// The node's URL; the tests need the real server and say so plainly when it is missing.
+fn os_url() -> String {
+    std::env::var("OPENSEARCH_URL").expect(
+        "OPENSEARCH_URL is not set: run `e2e/services up opensearch && eval \"$(e2e/services env)\"` \
+         first (e2e/test does this)",
+    )
+}
+
+async fn es(method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    let client = reqwest::Client::new();
+    let m = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+    let mut req = client.request(m, format!("{}/{path}", os_url()));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Every document of an index (after a refresh), by id.
+async fn docs(index: &str) -> BTreeMap<String, Value> {
+    let (code, _) = es("POST", &format!("{index}/_refresh"), None).await;
+    if code == 404 {
+        return BTreeMap::new();
+    }
+    let (code, body) = es(
+        "POST",
+        &format!("{index}/_search"),
+        Some(json!({"size": 10000, "query": {"match_all": {}}})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    body["hits"]["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["_id"].as_str().unwrap().to_owned(), h["_source"].clone()))
+        .collect()
+}
+
+async fn wait_docs(index: &str, n: usize) -> BTreeMap<String, Value> {
+    wait_for(
+        &format!("{n} documents in {index}"),
+        Duration::from_secs(60),
+        || async {
+            let d = docs(index).await;
+            (d.len() == n).then_some(d)
+        },
+    )
+    .await
+}
+
+/// Produces keyed records (None = null) and waits for their acknowledgement.
+fn produce(topic: &str, records: &[(Option<&str>, Option<&str>)]) {
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", common::bootstrap())
+        .create()
+        .unwrap();
+    for (k, v) in records {
+        let mut r = BaseRecord::<str, str>::to(topic);
+        if let Some(k) = k {
+            r = r.key(k);
+        }
+        if let Some(v) = v {
+            r = r.payload(v);
+        }
+        producer.send(r).unwrap();
+    }
+    producer.flush(Duration::from_secs(30)).unwrap();
+}
+
+async fn worker(dir: &tempfile::TempDir) -> Worker {
+    let port = free_port();
+    Worker::start(dir.path(), &worker_props(dir.path(), port), &[]).await
+}
+
+/// Creates a sink connector over REST with `config` (plus class, topic and URL).
+async fn connector(w: &Worker, name: &str, topic: &str, url: &str, extra: &[(&str, &str)]) {
+    let mut config = serde_json::Map::new();
+    config.insert(
+        "connector.class".into(),
+        json!("io.confluent.connect.elasticsearch.ElasticsearchSinkConnector"),
+    );
+    config.insert("topics".into(), json!(topic));
+    config.insert("connection.url".into(), json!(url));
+    for (k, v) in extra {
+        config.insert((*k).into(), json!(v));
+    }
+    let (code, body, _) = w
+        .call(
+            "PUT",
+            &format!("/connectors/{name}/config"),
+            Some(Value::Object(config)),
+        )
+        .await;
+    assert!(code == 201 || code == 200, "{code} {body}");
+}
+
+async fn task_state(w: &Worker, name: &str) -> Value {
+    let (_, s, _) = w
+        .call("GET", &format!("/connectors/{name}/status"), None)
+        .await;
+    s["tasks"][0].clone()
+}
+
+async fn wait_task(w: &Worker, name: &str, state: &str) -> Value {
+    wait_for(
+        &format!("task of {name} to be {state}"),
+        Duration::from_secs(60),
+        || async {
+            let t = task_state(w, name).await;
+            (t["state"] == state).then_some(t)
+        },
+    )
+    .await
+}
+
+/// The offset the connector's consumer group committed on partition 0, if any.
+async fn committed(name: &str, topic: &str) -> Option<i64> {
+    let group = format!("connect-{name}");
+    let topic = topic.to_owned();
+    tokio::task::spawn_blocking(move || {
+        use rdkafka::consumer::{BaseConsumer, Consumer};
+        let c: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", common::bootstrap())
+            .set("group.id", &group)
+            .create()
+            .unwrap();
+        let mut tpl = rdkafka::TopicPartitionList::new();
+        tpl.add_partition(&topic, 0);
+        let committed = c.committed_offsets(tpl, Duration::from_secs(5)).ok()?;
+        match committed.elements().first()?.offset() {
+            rdkafka::Offset::Offset(o) => Some(o),
+            _ => None,
+        }
+    })
+    .await
+    .unwrap()
+}
+
+/// Waits until the connector's consumer group committed `offset` on partition 0.
+async fn wait_committed(name: &str, topic: &str, offset: i64) {
+    wait_for(
+        &format!("connect-{name} to commit offset {offset}"),
+        Duration::from_secs(60),
+        || async { (committed(name, topic).await == Some(offset)).then_some(()) },
+    )
+    .await;
+}
+
+fn lower(s: &str) -> String {
+    s.to_lowercase()
+}
+
+// ----------------------------------------------------------------------------------------
+// the seed article's two configurations
+
+/// The seed's .properties config (`elasticsearch-connect.properties`): every key as written;
+/// only the values naming this machine's server and unique topic/index/connector names
+/// differ, so parallel runs do not share them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_properties_config_runs_as_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("logs");
+    let index = lower(&format!("{topic}_index"));
+    let name = unique("elasticsearch-sink");
+    let file = dir.path().join("elasticsearch-connect.properties");
+    std::fs::write(
+        &file,
+        format!(
+            "name={name}\n\
+             connector.class=io.confluent.connect.elasticsearch.ElasticsearchSinkConnector\n\
+             tasks.max=1\n\
+             topics={topic}\n\
+             topic.index.map={topic}:{index}\n\
+             key.ignore=true\n\
+             schema.ignore=true\n\
+             connection.url={}\n\
+             type.name=log\n",
+            os_url()
+        ),
+    )
+    .unwrap();
+    produce(&topic, &[(None, Some(r#"{"name":"f1","type":"string"}"#))]);
+    let port = free_port();
+    let w = Worker::start(dir.path(), &worker_props(dir.path(), port), &[file]).await;
+    let d = wait_docs(&index, 1).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([(
+            format!("{topic}+0+0"),
+            json!({"name": "f1", "type": "string"})
+        )])
+    );
+    wait_committed(&name, &topic, 1).await;
+    assert_eq!(task_state(&w, &name).await["state"], "RUNNING");
+    assert!(
+        w.log_text().contains("type.name is ignored"),
+        "the one-time type.name warning is missing"
+    );
+}
+
+/// The seed's JSON config (`es-sink-mysql-sampleData-01`), verbatim except that the four
+/// Avro converter keys become JsonConverter with schemas (the Avro converter is built
+/// elsewhere), and the URL/topic. Its `type.name` is the malformed `type.name=kafka-connect`.
+/// With schema.ignore=false the index mapping comes from the record schema.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_json_config_runs_with_json_converter() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("mysql-sample_data");
+    let name = unique("es-sink-mysql-sampleData-01");
+    let text = format!(
+        r#"{{
+  "name": "{name}",
+  "config": {{
+    "_comment": "-- standard converter stuff -- this can actually go in the worker config globally --",
+    "connector.class": "io.confluent.connect.elasticsearch.ElasticsearchSinkConnector",
+    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "key.converter.schemas.enable": "true",
+    "value.converter.schemas.enable": "true",
+
+
+    "_comment": "--- Elasticsearch-specific config ---",
+    "_comment": "Elasticsearch server address",
+    "connection.url": "{url}",
+
+    "_comment": "Elasticsearch mapping name. Gets created automatically if doesn't exist  ",
+    "type.name": "type.name=kafka-connect",
+
+    "_comment": "Which topic to stream data from into Elasticsearch",
+    "topics": "{topic}",
+
+    "_comment": "If the Kafka message doesn't have a key (as is the case with JDBC source)  you need to specify key.ignore=true. If you don't, you'll get an error from the Connect task: 'ConnectException: Key is used as document id and can not be null.",
+    "key.ignore": "true"
+  }}
+}}"#,
+        url = os_url()
+    );
+    let resp = reqwest::Client::new()
+        .post(format!("{}/connectors", w.url))
+        .header("content-type", "application/json")
+        .body(text)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201, "{}", resp.text().await.unwrap());
+    let schema = json!({"type": "struct", "name": "sample_data", "optional": false, "fields": [
+        {"field": "id", "type": "int32", "optional": false},
+        {"field": "name", "type": "string", "optional": true},
+        {"field": "update_ts", "type": "int64", "optional": false,
+         "name": "org.apache.kafka.connect.data.Timestamp", "version": 1}
+    ]});
+    let rows: Vec<String> = (1..=4)
+        .map(|i| {
+            json!({"schema": schema, "payload": {"id": i, "name": format!("claus{i}"), "update_ts": 1_500_000_000_000i64 + i}})
+                .to_string()
+        })
+        .collect();
+    let records: Vec<(Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (None, Some(r.as_str()))).collect();
+    produce(&topic, &records);
+    let index = lower(&topic);
+    let d = wait_docs(&index, 4).await;
+    for i in 1..=4i64 {
+        assert_eq!(
+            d[&format!("{topic}+0+{}", i - 1)],
+            json!({"id": i, "name": format!("claus{i}"), "update_ts": 1_500_000_000_000i64 + i})
+        );
+    }
+    let (_, m) = es("GET", &format!("{index}/_mapping"), None).await;
+    assert_eq!(
+        m[&index]["mappings"]["properties"],
+        json!({
+            "id": {"type": "integer"},
+            "name": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}},
+            "update_ts": {"type": "date"}
+        })
+    );
+}
+
+// ----------------------------------------------------------------------------------------
+// semantics
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn null_values_under_each_behaviour() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut indexes = Vec::new();
+    for behaviour in ["ignore", "delete", "fail"] {
+        let topic = unique(&format!("nulls-{behaviour}"));
+        let name = unique(&format!("es-nulls-{behaviour}"));
+        produce(
+            &topic,
+            &[
+                (Some("\"k1\""), Some(r#"{"a":1}"#)),
+                (Some("\"k2\""), Some(r#"{"a":2}"#)),
+                (Some("\"k1\""), None),
+            ],
+        );
+        connector(
+            &w,
+            &name,
+            &topic,
+            &os_url(),
+            &[("behavior.on.null.values", behaviour)],
+        )
+        .await;
+        indexes.push((behaviour, topic, name));
+    }
+    for (behaviour, topic, name) in &indexes {
+        let index = lower(topic);
+        match *behaviour {
+            "ignore" => {
+                wait_committed(name, topic, 3).await;
+                assert_eq!(
+                    docs(&index).await,
+                    BTreeMap::from([
+                        ("k1".into(), json!({"a": 1})),
+                        ("k2".into(), json!({"a": 2}))
+                    ])
+                );
+            }
+            "delete" => {
+                wait_committed(name, topic, 3).await;
+                assert_eq!(
+                    docs(&index).await,
+                    BTreeMap::from([("k2".into(), json!({"a": 2}))])
+                );
+            }
+            _ => {
+                let t = wait_task(&w, name, "FAILED").await;
+                let trace = t["trace"].as_str().unwrap();
+                assert!(
+                    trace.contains(&format!(
+                        "record from topic={topic} partition=0 offset=2 has a null value (to \
+                         ignore future records like this change the configuration property \
+                         'behavior.on.null.values' from 'FAIL' to 'IGNORE')"
+                    )),
+                    "{trace}"
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upsert_merges_and_insert_replaces() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut runs = Vec::new();
+    for method in ["upsert", "insert"] {
+        let topic = unique(&format!("write-{method}"));
+        let name = unique(&format!("es-{method}"));
+        produce(
+            &topic,
+            &[
+                (Some("1"), Some(r#"{"a":1,"b":1}"#)),
+                (Some("2"), Some(r#"{"a":2}"#)),
+                (Some("1"), Some(r#"{"b":2,"c":3}"#)),
+            ],
+        );
+        connector(&w, &name, &topic, &os_url(), &[("write.method", method)]).await;
+        runs.push((method, topic, name));
+    }
+    for (method, topic, name) in &runs {
+        wait_committed(name, topic, 3).await;
+        let merged = if *method == "upsert" {
+            json!({"a": 1, "b": 2, "c": 3})
+        } else {
+            json!({"b": 2, "c": 3})
+        };
+        assert_eq!(
+            docs(&lower(topic)).await,
+            BTreeMap::from([("1".into(), merged), ("2".into(), json!({"a": 2}))]),
+            "write.method={method}"
+        );
+    }
+}
+
+/// A value that is not a JSON document (a JSON string) and a mapping conflict, under
+/// each `behavior.on.malformed.documents`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_documents_under_each_behaviour() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut runs = Vec::new();
+    for behaviour in ["ignore", "warn", "fail"] {
+        let topic = unique(&format!("malformed-{behaviour}"));
+        let name = unique(&format!("es-malformed-{behaviour}"));
+        // Map `a` as a number first, so a later text value conflicts.
+        let (code, body) = es(
+            "PUT",
+            &lower(&topic),
+            Some(json!({"mappings": {"properties": {"a": {"type": "long"}}}})),
+        )
+        .await;
+        assert_eq!(code, 200, "{body}");
+        produce(
+            &topic,
+            &[
+                (None, Some(r#"{"a":1}"#)),
+                // Valid JSON, but a string, not a document.
+                (None, Some(r#""not a json document""#)),
+                (None, Some(r#"{"a":"not a number"}"#)),
+                (None, Some(r#"{"a":4}"#)),
+            ],
+        );
+        connector(
+            &w,
+            &name,
+            &topic,
+            &os_url(),
+            &[
+                ("key.ignore", "true"),
+                ("schema.ignore", "true"),
+                ("behavior.on.malformed.documents", behaviour),
+                // One document per request, one request at a time: the first bad one fails.
+                ("batch.size", "1"),
+                ("max.in.flight.requests", "1"),
+            ],
+        )
+        .await;
+        runs.push((behaviour, topic, name));
+    }
+    for (behaviour, topic, name) in &runs {
+        if *behaviour == "fail" {
+            let t = wait_task(&w, name, "FAILED").await;
+            let trace = t["trace"].as_str().unwrap();
+            assert!(
+                trace.contains(
+                    "Elasticsearch rejected a malformed document: mapper_parsing_exception"
+                ) && trace.contains(&format!("record {topic}-0@1")),
+                "{trace}"
+            );
+        } else {
+            wait_committed(name, topic, 4).await;
+            assert_eq!(
+                docs(&lower(topic)).await,
+                BTreeMap::from([
+                    (format!("{topic}+0+0"), json!({"a": 1})),
+                    (format!("{topic}+0+3"), json!({"a": 4})),
+                ]),
+                "behavior.on.malformed.documents={behaviour}"
+            );
+            assert_eq!(task_state(&w, name).await["state"], "RUNNING");
+        }
+    }
+    let log = w.log_text();
+    assert!(
+        log.contains("dropping a document Elasticsearch rejected"),
+        "no warning logged"
+    );
+}
+
+/// An index name the server would refuse is a validation error, and nothing is written.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_index_name_is_a_validation_error_before_any_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("bad-index");
+    produce(&topic, &[(None, Some(r#"{"a":1}"#))]);
+    let bad = format!("{topic}_UPPER*");
+    let name = unique("es-bad-index");
+    let config = json!({
+        "name": name,
+        "connector.class": "ElasticsearchSinkConnector",
+        "topics": topic,
+        "connection.url": os_url(),
+        "key.ignore": "true",
+        "topic.index.map": format!("{topic}:{bad}"),
+    });
+    let (code, body, _) = w
+        .call(
+            "PUT",
+            "/connector-plugins/ElasticsearchSinkConnector/config/validate",
+            Some(config.clone()),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["error_count"], 1, "{body}");
+    let errors: Vec<String> = body["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["value"]["errors"].as_array().unwrap().clone())
+        .map(|e| e.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        errors,
+        vec![format!(
+            "Invalid value [{topic}:{bad}] for configuration topic.index.map: index name '{bad}' \
+             is invalid: it must be lowercase"
+        )]
+    );
+    let (code, body, _) = w
+        .call("PUT", &format!("/connectors/{name}/config"), Some(config))
+        .await;
+    assert_eq!(code, 400, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("must be lowercase"),
+        "{body}"
+    );
+    // A topic whose lower-cased name is not a valid index (leading '_') fails the
+    // connector before any task writes.
+    let topic2 = format!("_{}", unique("under"));
+    let name2 = unique("es-bad-topic");
+    connector(&w, &name2, &topic2, &os_url(), &[("key.ignore", "true")]).await;
+    let s = wait_for("the connector to fail", Duration::from_secs(30), || async {
+        let (_, s, _) = w
+            .call("GET", &format!("/connectors/{name2}/status"), None)
+            .await;
+        (s["connector"]["state"] == "FAILED").then_some(s)
+    })
+    .await;
+    assert!(
+        s["connector"]["trace"]
+            .as_str()
+            .unwrap()
+            .contains("must not start with '-', '_' or '+'"),
+        "{s}"
+    );
+    for index in [lower(&topic), lower(&topic2)] {
+        assert_ne!(es("HEAD", &index, None).await.0, 200, "{index} was created");
+    }
+}
+
+/// A server answering 401 (OpenSearch runs without its security plugin here, so a local
+/// listener plays the part): the task fails naming the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_fail_the_task_with_401_naming_the_url() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen_auth = Arc::new(Mutex::new(Vec::<String>::new()));
+    let seen = seen_auth.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 8192];
+            let n = s.read(&mut buf).await.unwrap_or(0);
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            if let Some(line) = req
+                .lines()
+                .find(|l| l.to_lowercase().starts_with("authorization:"))
+            {
+                seen.lock().unwrap().push(line.to_owned());
+            }
+            let body = r#"{"error":"unauthorized"}"#;
+            let resp = format!(
+                "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Basic realm=\"security\"\r\n\
+                 content-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = s.write_all(resp.as_bytes()).await;
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("auth");
+    let name = unique("es-auth");
+    let url = format!("http://127.0.0.1:{port}");
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("connection.username", "elastic"),
+            ("connection.password", "wrong"),
+        ],
+    )
+    .await;
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("{url}/ answered 401 Unauthorized")),
+        "{trace}"
+    );
+    // Basic auth was sent: base64("elastic:wrong").
+    assert!(
+        seen_auth
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|l| l.ends_with("Basic ZWxhc3RpYzp3cm9uZw==")),
+        "no basic auth header seen"
+    );
+}
+
+/// A server that accepts connections but never answers: `read.timeout.ms` bounds each
+/// attempt, and once `max.retries` retries (`retry.backoff.ms` apart) are spent the task
+/// fails naming the host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_timeouts_and_exhausted_retries_fail_the_task() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let held = Arc::new(Mutex::new(Vec::new()));
+    let keep = held.clone();
+    tokio::spawn(async move {
+        while let Ok((s, _)) = listener.accept().await {
+            keep.lock().unwrap().push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("silent");
+    let name = unique("es-silent");
+    let url = format!("http://127.0.0.1:{port}");
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("read.timeout.ms", "300"),
+            ("connection.timeout.ms", "300"),
+            ("max.retries", "2"),
+            ("retry.backoff.ms", "10"),
+        ],
+    )
+    .await;
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(
+            "GET / failed after 2 retries (max.retries): no Elasticsearch host answered: "
+        ) && trace.contains(&format!("{url}/")),
+        "{trace}"
+    );
+    // The first attempt and two retries each opened a connection.
+    assert_eq!(held.lock().unwrap().len(), 3);
+}
+
+// ----------------------------------------------------------------------------------------
+// options
+
+/// topic.key.ignore, topic.schema.ignore, compact.map.entries, drop.invalid.message,
+/// small max.buffered.records, batch.size and bulk.size.bytes, and failover past a dead
+/// host.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn options_shape_ids_documents_and_batching() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let dead = format!("http://127.0.0.1:{}", free_port());
+
+    // Keys ignored for one topic only; a schema'd value whose schema is ignored for that
+    // topic (dynamic mapping: `n` becomes long, not the integer the schema says).
+    let t1 = unique("opt-keyed");
+    let t2 = unique("opt-keyless");
+    let schema = json!({"type": "struct", "optional": false, "fields": [
+        {"field": "n", "type": "int32", "optional": false},
+        {"field": "m", "type": "map", "optional": false,
+         "keys": {"type": "string", "optional": false},
+         "values": {"type": "int32", "optional": false}}
+    ]});
+    let v = |n: i32| json!({"schema": schema, "payload": {"n": n, "m": {"x": n}}}).to_string();
+    let key = r#"{"schema":{"type":"string","optional":false},"payload":"k"}"#;
+    let (v1, v2) = (v(1), v(2));
+    produce(&t1, &[(Some(key), Some(v1.as_str()))]);
+    produce(&t2, &[(Some(key), Some(v2.as_str()))]);
+    let n1 = unique("es-opt-topics");
+    connector(
+        &w,
+        &n1,
+        &format!("{t1},{t2}"),
+        &format!("{dead},{}", os_url()),
+        &[
+            ("topic.key.ignore", t2.as_str()),
+            ("topic.schema.ignore", t2.as_str()),
+            ("compact.map.entries", "false"),
+            ("key.converter.schemas.enable", "true"),
+            ("value.converter.schemas.enable", "true"),
+            (
+                "key.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+            (
+                "value.converter",
+                "org.apache.kafka.connect.json.JsonConverter",
+            ),
+        ],
+    )
+    .await;
+    let d1 = wait_docs(&lower(&t1), 1).await;
+    assert_eq!(
+        d1,
+        BTreeMap::from([("k".into(), json!({"n": 1, "m": [{"key": "x", "value": 1}]}))])
+    );
+    let d2 = wait_docs(&lower(&t2), 1).await;
+    assert_eq!(
+        d2,
+        BTreeMap::from([(
+            format!("{t2}+0+0"),
+            json!({"n": 2, "m": [{"key": "x", "value": 2}]})
+        )])
+    );
+    let (_, m1) = es("GET", &format!("{}/_mapping", lower(&t1)), None).await;
+    assert_eq!(
+        m1[lower(&t1)]["mappings"]["properties"]["n"],
+        json!({"type": "integer"})
+    );
+    let (_, m2) = es("GET", &format!("{}/_mapping", lower(&t2)), None).await;
+    assert_eq!(
+        m2[lower(&t2)]["mappings"]["properties"]["n"],
+        json!({"type": "long"})
+    );
+
+    // drop.invalid.message drops a record that cannot become a document (no key), and a
+    // tiny buffer and batch still deliver every record, each exactly once.
+    let t3 = unique("opt-small");
+    let n3 = unique("es-opt-small");
+    let mut rows: Vec<(String, String)> = (0..300)
+        .map(|i| (format!("\"id{i}\""), format!(r#"{{"i":{i}}}"#)))
+        .collect();
+    rows.insert(150, (String::new(), r#"{"i":-1}"#.into()));
+    let records: Vec<(Option<&str>, Option<&str>)> = rows
+        .iter()
+        .map(|(k, v)| ((!k.is_empty()).then_some(k.as_str()), Some(v.as_str())))
+        .collect();
+    produce(&t3, &records);
+    connector(
+        &w,
+        &n3,
+        &t3,
+        &os_url(),
+        &[
+            ("drop.invalid.message", "true"),
+            ("max.buffered.records", "7"),
+            ("bulk.size.bytes", "100"),
+            ("batch.size", "5"),
+            ("max.in.flight.requests", "2"),
+            ("linger.ms", "50"),
+        ],
+    )
+    .await;
+    wait_committed(&n3, &t3, 301).await;
+    let d3 = docs(&lower(&t3)).await;
+    assert_eq!(d3.len(), 300);
+    for i in 0..300 {
+        assert_eq!(d3[&format!("id{i}")], json!({"i": i}));
+    }
+    assert_eq!(task_state(&w, &n3).await["state"], "RUNNING");
+}
+
+/// Data streams: `{type}-{dataset}-{namespace}` with op_type create and `@timestamp` from
+/// the configured field (or the record timestamp). OpenSearch has no built-in `logs-*-*`
+/// template, so the test installs one, as an operator would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn data_streams_get_created_and_timestamps() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let dataset = unique("ds").replace('-', "");
+    let (code, body) = es(
+        "PUT",
+        &format!("_index_template/{dataset}"),
+        Some(json!({"index_patterns": [format!("logs-{dataset}-*")], "data_stream": {}, "priority": 500})),
+    )
+    .await;
+    assert_eq!(code, 200, "{body}");
+    let topic = unique("dstopic");
+    produce(
+        &topic,
+        &[
+            (None, Some(r#"{"msg":"a","at":"2026-01-02T03:04:05Z"}"#)),
+            (None, Some(r#"{"msg":"b"}"#)),
+        ],
+    );
+    let name = unique("es-ds");
+    connector(
+        &w,
+        &name,
+        &topic,
+        &os_url(),
+        &[
+            ("key.ignore", "true"),
+            ("schema.ignore", "true"),
+            ("data.stream.type", "LOGS"),
+            ("data.stream.dataset", dataset.as_str()),
+            ("data.stream.timestamp.field", "at"),
+        ],
+    )
+    .await;
+    let stream = format!("logs-{dataset}-{}", lower(&topic));
+    let d = wait_docs(&stream, 2).await;
+    let a = &d[&format!("{topic}+0+0")];
+    assert_eq!(a["@timestamp"], "2026-01-02T03:04:05Z");
+    let b = &d[&format!("{topic}+0+1")];
+    assert!(b["@timestamp"].as_i64().unwrap() > 1_700_000_000_000, "{b}");
+    let (code, ds) = es("GET", &format!("_data_stream/{stream}"), None).await;
+    assert_eq!(code, 200, "{ds}");
+    assert_eq!(ds["data_streams"][0]["name"], stream);
+    wait_committed(&name, &topic, 2).await;
+    let _ = es("DELETE", &format!("_data_stream/{stream}"), None).await;
+    let _ = es("DELETE", &format!("_index_template/{dataset}"), None).await;
+}
+
+// ----------------------------------------------------------------------------------------
+// outage
+
+/// A TCP proxy in front of the shared node that the test can cut and restore: stopping
+/// the shared node itself would disturb every other test of the run.
+struct Proxy {
+    port: u16,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+    conns: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Proxy {
+    async fn start(port: u16) -> Proxy {
+        let mut p = Proxy {
+            port,
+            tasks: Vec::new(),
+            conns: Arc::default(),
+        };
+        p.restore().await;
+        p
+    }
+
+    async fn restore(&mut self) {
+        let target = os_url().trim_start_matches("http://").to_owned();
+        let listener = wait_for(
+            "the proxy port to bind",
+            Duration::from_secs(10),
+            || async {
+                tokio::net::TcpListener::bind(("127.0.0.1", self.port))
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+        let conns = self.conns.clone();
+        self.tasks.push(tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let target = target.clone();
+                let h = tokio::spawn(async move {
+                    if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                    }
+                });
+                conns.lock().unwrap().push(h);
+            }
+        }));
+    }
+
+    /// Stops listening and drops every open connection.
+    fn cut(&mut self) {
+        for t in self.tasks.drain(..) {
+            t.abort();
+        }
+        for c in self.conns.lock().unwrap().drain(..) {
+            c.abort();
+        }
+    }
+}
+
+/// The server goes away mid-stream and comes back: the task retries with backoff, stays
+/// RUNNING, and every record ends up indexed exactly once (by its topic+partition+offset id).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_mid_stream_loses_and_duplicates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut proxy = Proxy::start(free_port()).await;
+    let topic = unique("outage");
+    let name = unique("es-outage");
+    let index = lower(&topic);
+    let rows: Vec<String> = (0..1000).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let first: Vec<(Option<&str>, Option<&str>)> = rows[..400]
+        .iter()
+        .map(|r| (None, Some(r.as_str())))
+        .collect();
+    produce(&topic, &first);
+    connector(
+        &w,
+        &name,
+        &topic,
+        &format!("http://127.0.0.1:{}", proxy.port),
+        &[
+            ("key.ignore", "true"),
+            ("schema.ignore", "true"),
+            ("batch.size", "50"),
+            ("max.retries", "1000"),
+            ("retry.backoff.ms", "100"),
+            ("read.timeout.ms", "2000"),
+        ],
+    )
+    .await;
+    wait_docs(&index, 400).await;
+    proxy.cut();
+    let rest: Vec<(Option<&str>, Option<&str>)> = rows[400..]
+        .iter()
+        .map(|r| (None, Some(r.as_str())))
+        .collect();
+    produce(&topic, &rest);
+    // The task keeps retrying while the server is away (several backoff rounds).
+    wait_for(
+        "the sink to retry 6 times",
+        Duration::from_secs(60),
+        || async {
+            (w.log_text()
+                .matches("bulk request failed; retrying")
+                .count()
+                >= 6)
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(task_state(&w, &name).await["state"], "RUNNING");
+    assert_eq!(
+        docs(&index).await.len(),
+        400,
+        "written through a cut proxy?"
+    );
+    // Nothing unacknowledged is committed (the worker commits every 300 ms meanwhile).
+    let during = committed(&name, &topic).await;
+    assert!(
+        during.is_none_or(|o| o <= 400),
+        "committed {during:?} during the outage"
+    );
+    // Its status shows the retrying state meanwhile: RUNNING, with the reason as trace.
+    let t = wait_for("a retrying status", Duration::from_secs(30), || async {
+        let t = task_state(&w, &name).await;
+        t["trace"].is_string().then_some(t)
+    })
+    .await;
+    assert_eq!(t["state"], "RUNNING", "{t}");
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.starts_with(
+            "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt "
+        ) && trace.contains("of max.retries=1000")
+            && trace.contains(&format!("http://127.0.0.1:{}/_bulk", proxy.port)),
+        "{trace}"
+    );
+    proxy.restore().await;
+    let d = wait_docs(&index, 1000).await;
+    for i in 0..1000 {
+        assert_eq!(d[&format!("{topic}+0+{i}")], json!({"i": i}), "record {i}");
+    }
+    wait_committed(&name, &topic, 1000).await;
+    // RUNNING again, the retry note gone.
+    let t = wait_for(
+        "the retry note to clear",
+        Duration::from_secs(30),
+        || async {
+            let t = task_state(&w, &name).await;
+            t["trace"].is_null().then_some(t)
+        },
+    )
+    .await;
+    assert_eq!(t["state"], "RUNNING", "{t}");
+    proxy.cut();
+}
