@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigDef, Props};
-use crate::connectors::{Connector, ConnectorType, SinkTask, SourceTask, file};
+use crate::connectors::{Connector, ConnectorType, SinkTask, SourceTask, file, jdbc};
 use crate::converters::{
     ByteArrayConverter, Converter, ConverterConfig, JsonConverter, StringConverter,
 };
@@ -135,6 +135,7 @@ impl Registry {
             plugins: vec![
                 file::source_plugin(),
                 file::sink_plugin(),
+                jdbc::source_plugin(),
                 Plugin {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,

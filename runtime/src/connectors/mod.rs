@@ -5,6 +5,7 @@
 //! `flush`, after which the worker commits the consumer offsets.
 
 pub mod file;
+pub mod jdbc;
 
 use std::collections::HashMap;
 use std::sync::Arc;
