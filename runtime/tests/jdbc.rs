@@ -849,3 +849,58 @@ async fn a_new_table_is_picked_up() {
     let v = expect_ids(&w, &format!("{prefix}second"), &[1, 2]).await;
     assert_eq!(v[1]["payload"], json!({"id": 2, "v": "z"}));
 }
+
+/// Out-of-order commits: a row whose transaction commits after a later row was committed
+/// is not lost when timestamp.delay.interval.ms covers the transaction.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_delay_catches_a_late_committing_transaction() {
+    let t = TestDb::new(Db::MariaDb).await;
+    t.exec("CREATE TABLE ev (id INT NOT NULL AUTO_INCREMENT PRIMARY KEY, ts DATETIME(6) NOT NULL)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(dir.path()).await;
+    let prefix = format!("{}-", unique("jdbc-delay"));
+    let mut c = base_config(&t, "timestamp+incrementing", "ev", &prefix);
+    c["timestamp.delay.interval.ms"] = json!("3000");
+    let name = unique("jdbc-delay");
+    create(&w, &name, c).await;
+    w.wait_state(&name, "RUNNING", 1).await;
+
+    let mut slow = sqlx::MySqlConnection::connect(&t.sqlx_url()).await.unwrap();
+    sqlx::raw_sql("BEGIN; INSERT INTO ev (ts) VALUES (UTC_TIMESTAMP(6))")
+        .execute(&mut slow)
+        .await
+        .unwrap();
+    // A later row commits first...
+    t.exec("INSERT INTO ev (ts) VALUES (UTC_TIMESTAMP(6))")
+        .await;
+    // ...while the first transaction is still open (the scenario, not a wait).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    sqlx::raw_sql("COMMIT").execute(&mut slow).await.unwrap();
+    expect_ids(&w, &format!("{prefix}ev"), &[1, 2]).await;
+}
+
+/// DATETIME columns holding local time: with db.timezone set, rows written "now" in
+/// that zone are read at once (not held back as future rows) and become the right instant.
+#[tokio::test(flavor = "multi_thread")]
+async fn db_timezone_reads_local_date_times() {
+    let t = TestDb::new(Db::MariaDb).await;
+    t.exec(
+        "CREATE TABLE tz (id INT NOT NULL PRIMARY KEY, ts DATETIME(3) NOT NULL); \
+         INSERT INTO tz VALUES (1, '2026-01-01 09:00:00.250'), \
+         (2, DATE_ADD(UTC_TIMESTAMP(3), INTERVAL 9 HOUR))",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(dir.path()).await;
+    let prefix = format!("{}-", unique("jdbc-tz"));
+    let mut c = base_config(&t, "timestamp", "tz", &prefix);
+    c["db.timezone"] = json!("Asia/Tokyo");
+    create(&w, &unique("jdbc-tz"), c).await;
+    let v = expect_ids(&w, &format!("{prefix}tz"), &[1, 2]).await;
+    // 09:00:00.250 in Tokyo is midnight UTC.
+    assert_eq!(v[0]["payload"]["ts"], 1_767_225_600_250_i64);
+    let now = chrono::Utc::now().timestamp_millis();
+    let ts = v[1]["payload"]["ts"].as_i64().unwrap();
+    assert!((now - ts).abs() < 120_000, "row 2 at {ts}, now {now}");
+}
