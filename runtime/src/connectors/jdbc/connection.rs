@@ -115,8 +115,29 @@ impl ConnectSpec {
     }
 }
 
+/// Whether trying again (on a new connection) may help: I/O and protocol failures, and
+/// the database errors that mean the connection or the transaction was cut off; not bad
+/// SQL or a missing privilege.
+pub fn transient(e: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(d) = e else {
+        return !matches!(
+            e,
+            sqlx::Error::Configuration(_) | sqlx::Error::ColumnNotFound(_)
+        );
+    };
+    if let Some(m) = d.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>() {
+        // killed, server gone away, lost connection, shutdown, lock wait timeout, deadlock
+        return matches!(m.number(), 1927 | 2006 | 2013 | 1053 | 1205 | 1213);
+    }
+    // PostgreSQL SQLSTATE: connection exceptions, operator intervention, serialization
+    // failure and deadlock.
+    d.code().is_some_and(|c| {
+        c.starts_with("08") || c.starts_with("57P") || c == "40001" || c == "40P01"
+    })
+}
+
 fn db_err(what: &str, e: sqlx::Error) -> ConnectError {
-    ConnectError::external(format!("{what}: {e}"), true)
+    ConnectError::external(format!("{what}: {e}"), transient(&e))
 }
 
 impl Db {

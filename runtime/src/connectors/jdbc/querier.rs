@@ -88,8 +88,12 @@ impl RowSink {
         self.tx.send(Fetched::Row(cells)).await.is_ok()
     }
 
+    /// A lost connection may come back; bad SQL or a missing privilege will not.
     pub fn query_error(&self, e: sqlx::Error) -> ConnectError {
-        ConnectError::external(format!("query on {} failed: {e}", self.what), true)
+        ConnectError::external(
+            format!("query on {} failed: {e}", self.what),
+            super::connection::transient(&e),
+        )
     }
 
     pub fn decode_error(&self, col: &Column, e: sqlx::Error) -> ConnectError {

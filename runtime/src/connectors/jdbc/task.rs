@@ -29,6 +29,8 @@ struct State {
     queriers: Vec<Querier>,
     /// The querier whose result is being read.
     current: Option<usize>,
+    /// Queries failed in a row for a retriable reason.
+    failures: u32,
     next_rescan: Instant,
 }
 
@@ -40,6 +42,28 @@ impl State {
         self.db
             .as_mut()
             .ok_or_else(|| ConnectError::internal("JDBC connection missing after connect"))
+    }
+
+    /// After a failed query: a dropped connection is replaced and the querier tried again
+    /// after `connection.backoff.ms` (its offset is that of the last row handed out, so
+    /// nothing is skipped); `connection.attempts` failures in a row, or an error the
+    /// database answered (bad SQL, missing privilege), fail the task.
+    async fn failed(&mut self, idx: usize, mut db: Db, e: ConnectError) -> Result<()> {
+        let alive = db.is_valid().await;
+        if alive {
+            self.db = Some(db);
+        } else {
+            self.db = None;
+        }
+        if !e.retriable() || self.failures + 1 >= self.cfg.attempts {
+            return Err(e);
+        }
+        self.failures += 1;
+        tracing::warn!(error = %e, failures = self.failures, connection_alive = alive, "JDBC query failed; trying again");
+        if let Some(q) = self.queriers.get_mut(idx) {
+            q.next_due = Instant::now() + self.cfg.backoff;
+        }
+        Ok(())
     }
 
     /// Brings the queriers in line with the tables now selected for this task.
@@ -102,6 +126,7 @@ impl SourceTask for JdbcSourceTask {
             offsets: context.offsets,
             queriers: Vec::new(),
             current: None,
+            failures: 0,
             next_rescan: Instant::now(),
             cfg,
         };
@@ -162,9 +187,10 @@ impl SourceTask for JdbcSourceTask {
                     s.db = Some(db);
                     return Ok(Vec::new());
                 };
-                if let Err((db, e)) = q.start(db, cfg).await {
-                    s.db = Some(db);
-                    return Err(e);
+                let started = q.start(db, cfg).await;
+                if let Err((db, e)) = started {
+                    s.failed(i, db, e).await?;
+                    return Ok(Vec::new());
                 }
                 s.current = Some(i);
                 i
@@ -175,22 +201,25 @@ impl SourceTask for JdbcSourceTask {
         let Some(q) = s.queriers.get_mut(idx) else {
             return Ok(out);
         };
-        if let Some((mut db, res)) = q.read(&s.cfg, max, &mut out).await {
-            s.current = None;
-            if let Err(e) = res {
-                // A broken connection is re-opened on the next poll.
-                if !db.is_valid().await {
-                    s.db = None;
-                } else {
-                    s.db = Some(db);
+        let done = q.read(&s.cfg, max, &mut out).await;
+        let running = q.is_running();
+        match done {
+            Some((db, res)) => {
+                s.current = None;
+                match res {
+                    Ok(()) => {
+                        s.failures = 0;
+                        s.db = Some(db);
+                    }
+                    Err(e) => s.failed(idx, db, e).await?,
                 }
-                return Err(e);
             }
-            s.db = Some(db);
-        } else if !q.is_running() {
             // The fetch task died with the connection; reconnect on the next poll.
-            s.current = None;
-            s.db = None;
+            None if !running => {
+                s.current = None;
+                s.db = None;
+            }
+            None => {}
         }
         Ok(out)
     }
