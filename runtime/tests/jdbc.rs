@@ -971,3 +971,47 @@ async fn a_dropped_connection_is_replaced() {
         w.log_text()
     );
 }
+
+/// The same connector in a distributed worker: offsets go to the offset topic and read
+/// back through the REST API in Confluent's shape.
+#[tokio::test(flavor = "multi_thread")]
+async fn runs_in_a_distributed_worker() {
+    let t = TestDb::new(Db::Postgres).await;
+    t.exec(&format!(
+        "CREATE TABLE ev (id {}, v TEXT NOT NULL); INSERT INTO ev (v) VALUES ('a'), ('b')",
+        t.autoinc()
+    ))
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("jdbc-dist");
+    let mut props = common::distributed_props(&group, free_port());
+    for (k, v) in props.iter_mut() {
+        if k == "value.converter.schemas.enable" {
+            *v = "true".into();
+        }
+    }
+    let w = Worker::start_distributed(dir.path(), &props).await;
+    let prefix = format!("{}-", unique("jdbc-dist"));
+    let name = unique("jdbc-dist");
+    let config = base_config(&t, "incrementing", "ev", &prefix);
+    // Until the worker has joined its group, writes answer 409.
+    wait_for(
+        "the worker to accept the connector",
+        Duration::from_secs(30),
+        || async {
+            let body = json!({"name": name, "config": config});
+            let (code, _, _) = w.call("POST", "/connectors", Some(body)).await;
+            (code == 201).then_some(())
+        },
+    )
+    .await;
+    w.wait_state(&name, "RUNNING", 1).await;
+    let v = expect_ids(&w, &format!("{prefix}ev"), &[1, 2]).await;
+    assert_eq!(v[1]["payload"], json!({"id": 2, "v": "b"}));
+    wait_for("the offset in the offset topic", Duration::from_secs(30), || async {
+        let (_, o, _) = w.call("GET", &format!("/connectors/{name}/offsets"), None).await;
+        (o == json!({"offsets": [{"partition": {"protocol": "1", "table": "public.ev"}, "offset": {"incrementing": 2}}]}))
+            .then_some(())
+    })
+    .await;
+}
