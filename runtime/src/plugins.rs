@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigDef, Props};
-use crate::connectors::{Connector, ConnectorType, SinkTask, SourceTask, elasticsearch, file};
+use crate::connectors::{
+    Connector, ConnectorType, SinkTask, SourceTask, elasticsearch, file, jdbc,
+};
 use crate::converters::{
     ByteArrayConverter, Converter, ConverterConfig, JsonConverter, StringConverter,
 };
@@ -137,6 +139,7 @@ impl Registry {
                 file::sink_plugin(),
                 crate::converters::avro::plugin(),
                 elasticsearch::plugin(),
+                jdbc::source_plugin(),
                 Plugin {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,

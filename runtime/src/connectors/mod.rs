@@ -6,6 +6,7 @@
 
 pub mod elasticsearch;
 pub mod file;
+pub mod jdbc;
 
 use std::collections::HashMap;
 use std::sync::Arc;

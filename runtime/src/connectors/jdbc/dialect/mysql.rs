@@ -1,0 +1,239 @@
+//! MySQL and MariaDB through sqlx's MySQL driver.
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use futures::StreamExt;
+use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
+use sqlx::{Column as _, Connection as _, Row, TypeInfo as _, ValueRef as _};
+
+use super::{Cell, Column, ColumnMeta, Kind, Param, TableId};
+use crate::connectors::jdbc::url::JdbcUrl;
+
+/// Connect options from the URL; TLS options (`sslMode`, `useSSL`, `sslCa`...) pass through.
+/// The session's `time_zone` is `db.timezone`'s offset now, so TIMESTAMP columns read and
+/// compare in the same zone as DATETIME columns and the query window's bounds.
+pub fn options(
+    url: &JdbcUrl,
+    user: &str,
+    password: Option<&str>,
+    tz: chrono_tz::Tz,
+) -> Result<MySqlConnectOptions, String> {
+    use chrono::Offset as _;
+    let secs = Utc::now()
+        .with_timezone(&tz)
+        .offset()
+        .fix()
+        .local_minus_utc();
+    let offset = format!(
+        "{}{:02}:{:02}",
+        if secs < 0 { '-' } else { '+' },
+        secs.abs() / 3600,
+        secs.abs() % 3600 / 60
+    );
+    let mut o = MySqlConnectOptions::new()
+        .host(&url.host)
+        .port(url.port)
+        .username(user)
+        .timezone(Some(offset));
+    if let Some(p) = password {
+        o = o.password(p);
+    }
+    if let Some(db) = &url.database {
+        o = o.database(db);
+    }
+    let param = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|n| url.params.iter().find(|(k, _)| k.eq_ignore_ascii_case(n)))
+            .map(|(_, v)| v.clone())
+    };
+    if let Some(mode) = param(&["sslMode", "ssl-mode"]) {
+        o = o.ssl_mode(match mode.to_ascii_uppercase().replace('-', "_").as_str() {
+            "DISABLED" => MySqlSslMode::Disabled,
+            "PREFERRED" => MySqlSslMode::Preferred,
+            "REQUIRED" => MySqlSslMode::Required,
+            "VERIFY_CA" => MySqlSslMode::VerifyCa,
+            "VERIFY_IDENTITY" => MySqlSslMode::VerifyIdentity,
+            other => return Err(format!("unknown sslMode '{other}' in connection.url")),
+        });
+    } else if let Some(use_ssl) = param(&["useSSL", "useSsl"]) {
+        o = o.ssl_mode(if use_ssl.eq_ignore_ascii_case("true") {
+            MySqlSslMode::Required
+        } else {
+            MySqlSslMode::Disabled
+        });
+    }
+    if let Some(ca) = param(&["sslCa", "serverSslCert", "trustCertificateKeyStoreUrl"]) {
+        o = o.ssl_ca(ca.trim_start_matches("file:"));
+    }
+    Ok(o)
+}
+
+pub async fn connect(o: &MySqlConnectOptions) -> Result<MySqlConnection, sqlx::Error> {
+    MySqlConnection::connect_with(o).await
+}
+
+/// The database's clock, with microseconds.
+pub async fn now(c: &mut MySqlConnection) -> Result<DateTime<Utc>, sqlx::Error> {
+    // UTC_TIMESTAMP does not depend on the session zone.
+    let t: NaiveDateTime = sqlx::query_scalar("SELECT UTC_TIMESTAMP(6)")
+        .fetch_one(c)
+        .await?;
+    Ok(t.and_utc())
+}
+
+/// Tables of the URL's database (or of the catalogs matching `catalog.pattern`).
+pub async fn tables(
+    c: &mut MySqlConnection,
+    catalog_pattern: Option<&str>,
+    types: &[String],
+) -> Result<Vec<TableId>, sqlx::Error> {
+    let mut sql = "SELECT CAST(TABLE_SCHEMA AS CHAR), CAST(TABLE_NAME AS CHAR), CAST(TABLE_TYPE AS CHAR) FROM information_schema.TABLES WHERE ".to_owned();
+    sql.push_str(match catalog_pattern {
+        Some(_) => "TABLE_SCHEMA LIKE ?",
+        None => "TABLE_SCHEMA = DATABASE()",
+    });
+    let mut q = sqlx::query(&sql);
+    if let Some(p) = catalog_pattern {
+        q = q.bind(p);
+    }
+    let rows = q.fetch_all(c).await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let schema: String = r.try_get_unchecked(0)?;
+        let name: String = r.try_get_unchecked(1)?;
+        let ty: String = r.try_get_unchecked(2)?;
+        let ty = match ty.as_str() {
+            "BASE TABLE" => "TABLE",
+            "SYSTEM VIEW" => "VIEW",
+            other => other,
+        };
+        if types.iter().any(|t| t.eq_ignore_ascii_case(ty)) {
+            out.push(TableId {
+                qualifier: schema,
+                name,
+            });
+        }
+    }
+    Ok(out)
+}
+
+pub async fn columns(c: &mut MySqlConnection, t: &TableId) -> Result<Vec<ColumnMeta>, sqlx::Error> {
+    let rows = sqlx::query(
+        "SELECT CAST(COLUMN_NAME AS CHAR), CAST(IS_NULLABLE AS CHAR), CAST(NUMERIC_PRECISION AS SIGNED), \
+         CAST(NUMERIC_SCALE AS SIGNED), CAST(EXTRA AS CHAR) FROM information_schema.COLUMNS \
+         WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
+    )
+    .bind(&t.qualifier)
+    .bind(&t.name)
+    .fetch_all(c)
+    .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let extra: Option<String> = r.try_get_unchecked(4)?;
+        let nullable: String = r.try_get_unchecked(1)?;
+        out.push(ColumnMeta {
+            name: r.try_get_unchecked(0)?,
+            nullable: nullable.eq_ignore_ascii_case("YES"),
+            precision: r.try_get_unchecked(2)?,
+            scale: r.try_get_unchecked(3)?,
+            auto_increment: extra
+                .is_some_and(|e| e.to_ascii_lowercase().contains("auto_increment")),
+        });
+    }
+    Ok(out)
+}
+
+/// How a result column of this type is read; None for types Ferry does not map.
+pub fn kind_of(type_name: &str) -> Option<Kind> {
+    Some(match type_name {
+        "BOOLEAN" => Kind::Bool,
+        "TINYINT" => Kind::Int8,
+        "TINYINT UNSIGNED" | "SMALLINT" => Kind::Int16,
+        "SMALLINT UNSIGNED" | "MEDIUMINT" | "MEDIUMINT UNSIGNED" | "INT" | "YEAR" => Kind::Int32,
+        "INT UNSIGNED" | "BIGINT" => Kind::Int64,
+        "BIGINT UNSIGNED" => Kind::UInt64,
+        "FLOAT" => Kind::Float32,
+        "DOUBLE" => Kind::Float64,
+        "DECIMAL" => Kind::Decimal,
+        "CHAR" | "VARCHAR" | "TINYTEXT" | "TEXT" | "MEDIUMTEXT" | "LONGTEXT" | "ENUM" | "SET"
+        | "JSON" => Kind::Text,
+        "BINARY" | "VARBINARY" | "TINYBLOB" | "BLOB" | "MEDIUMBLOB" | "LONGBLOB" | "BIT" => {
+            Kind::Bytes
+        }
+        "DATE" => Kind::Date,
+        "TIME" => Kind::Time,
+        "DATETIME" | "TIMESTAMP" => Kind::LocalTimestamp,
+        _ => return None,
+    })
+}
+
+fn decode(row: &MySqlRow, i: usize, col: &Column) -> Result<Cell, sqlx::Error> {
+    if row.try_get_raw(i)?.is_null() {
+        return Ok(Cell::Null);
+    }
+    let unsigned = col.type_name.ends_with("UNSIGNED");
+    Ok(match col.kind {
+        Kind::Bool => Cell::Bool(row.try_get_unchecked::<i64, _>(i)? != 0),
+        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 if unsigned => {
+            let v: u64 = row.try_get_unchecked(i)?;
+            Cell::Int(i64::try_from(v).unwrap_or(i64::MAX))
+        }
+        Kind::Int8 | Kind::Int16 | Kind::Int32 | Kind::Int64 => {
+            Cell::Int(row.try_get_unchecked(i)?)
+        }
+        Kind::UInt64 => Cell::UInt(row.try_get_unchecked(i)?),
+        Kind::Float32 => Cell::F32(row.try_get(i)?),
+        Kind::Float64 => Cell::F64(row.try_get(i)?),
+        Kind::Decimal => Cell::Decimal(row.try_get::<BigDecimal, _>(i)?),
+        Kind::Text => Cell::Text(row.try_get_unchecked(i)?),
+        Kind::Bytes => Cell::Bytes(row.try_get_unchecked(i)?),
+        Kind::Date => Cell::Date(row.try_get::<NaiveDate, _>(i)?),
+        Kind::Time => Cell::Time(row.try_get::<NaiveTime, _>(i)?),
+        // DATETIME and TIMESTAMP share one binary encoding.
+        Kind::LocalTimestamp => Cell::Local(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
+        Kind::InstantTimestamp => Cell::Instant(row.try_get::<NaiveDateTime, _>(i)?.and_utc()),
+    })
+}
+
+/// Runs `sql` and hands each row to `sink` as it arrives (the driver streams rows, so
+/// memory stays bounded by the consumer).
+pub async fn stream(
+    c: &mut MySqlConnection,
+    sql: &str,
+    params: &[Param],
+    sink: &mut super::super::querier::RowSink,
+) -> crate::errors::Result<()> {
+    let mut q = sqlx::query(sql);
+    for p in params {
+        q = match p {
+            Param::Int(v) => q.bind(*v),
+            Param::Local(t) => q.bind(*t),
+        };
+    }
+    let mut rows = q.fetch(c);
+    let mut plan: Option<Vec<(usize, Column)>> = None;
+    while let Some(row) = rows.next().await {
+        let row = row.map_err(|e| sink.query_error(e))?;
+        let plan = match &mut plan {
+            Some(p) => p,
+            None => {
+                let cols: Vec<(String, String)> = row
+                    .columns()
+                    .iter()
+                    .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
+                    .collect();
+                let p = sink.plan(&cols, kind_of);
+                plan.insert(p)
+            }
+        };
+        let mut cells = Vec::with_capacity(plan.len());
+        for (i, col) in plan.iter() {
+            cells.push(decode(&row, *i, col).map_err(|e| sink.decode_error(col, e))?);
+        }
+        if !sink.send(cells).await {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
