@@ -255,6 +255,11 @@ impl Context {
         map.insert(key.to_owned(), done.clone());
     }
 
+    fn forget_restarts(&self, key: &str) {
+        let mut map = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+
     pub(crate) async fn publish(
         &self,
         conn: &Connector,
@@ -345,9 +350,12 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
     };
     let rest = ConnectRest::new(&ctx.http, &url);
     match sync(&conn, &ctx, &rest, &mut status).await {
-        Ok(next_restart) => {
+        Ok((next_restart, offsets_done)) => {
             report_transition(&ctx, &conn, &status).await;
             write_status(&ctx, &conn, status).await?;
+            if offsets_done {
+                remove_annotations(&ctx, &conn, &[annotations::OFFSETS]).await?;
+            }
             let requeue = next_restart.map_or(ctx.settings.requeue_after, |d| {
                 // A little after the restart is due, so it is not found a moment early.
                 (d + Duration::from_millis(100)).min(ctx.settings.requeue_after)
@@ -373,13 +381,14 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
 }
 
 /// The REST work of one reconcile; fills `status` (the caller writes it). Returns how long until
-/// an automatic restart is due, if one is.
+/// an automatic restart is due, if one is, and whether the offsets annotation is done with (to be
+/// removed once the status is written).
 async fn sync(
     conn: &Connector,
     ctx: &Context,
     rest: &ConnectRest<'_>,
     status: &mut ConnectorStatus,
-) -> Result<Option<Duration>, Error> {
+) -> Result<(Option<Duration>, bool), Error> {
     let name = conn.name_any();
     let desired = conn.spec.rest_config(&name);
     let current = rest.config(&name).await?;
@@ -401,7 +410,7 @@ async fn sync(
                 .join("; ");
             let message = mask_secrets(&message, &desired);
             set_ready(status, conn, conditions::FALSE, "InvalidConfig", &message);
-            return Ok(None);
+            return Ok((None, false));
         }
         rest.put_config(&name, &desired).await?;
         let (reason, note) = match current {
@@ -435,7 +444,7 @@ async fn sync(
         report = rest.status(&name).await?;
     }
     let actual = report.as_ref().map(|r| r.connector.state.as_str());
-    crate::offsets::handle(conn, ctx, rest, status, actual).await?;
+    let offsets_done = crate::offsets::handle(conn, ctx, rest, status, actual).await?;
     let topics = match rest.topics(&name).await {
         Ok(t) => t,
         Err(e @ RestError::Unreachable { .. }) => return Err(e.into()),
@@ -452,7 +461,7 @@ async fn sync(
     set_ready(status, conn, ready, reason, &message);
     let next_restart = auto_restart(conn, ctx, rest, status, &mut report).await?;
     status.connector_status = report;
-    Ok(next_restart)
+    Ok((next_restart, offsets_done))
 }
 
 /// Restarts a failed connector or task when `spec.autoRestart` says so and its backoff has
@@ -469,6 +478,8 @@ async fn auto_restart(
     let spec = conn.spec.auto_restart_or_default();
     let key = key(conn);
     let recorded = ctx.restarts_done(&key, status.auto_restart.as_ref());
+    // A cached object older than this process's last restart must not write its count back.
+    status.auto_restart.clone_from(&recorded);
     let decision = auto_restart::decide(
         &spec,
         conn.spec.state,
@@ -826,6 +837,7 @@ async fn write_status(
 
 async fn cleanup(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = conn.name_any();
+    ctx.forget_restarts(&key(&conn));
     let url = match resolve_cluster(&ctx.client, &conn).await? {
         Target::Url(url) => url,
         Target::Unresolved { message, .. } => {

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 use tracing::info;
 
 use crate::Context;
-use crate::controller::{Error, remove_annotations, set_condition};
+use crate::controller::{Error, set_condition};
 use crate::rest::{ConnectRest, RestError};
 
 /// The condition type that reports the last offsets operation.
@@ -82,17 +82,20 @@ impl Outcome {
 }
 
 /// Carries out the `ferry.dev/offsets` annotation of `conn`, if it has one. `actual` is the
-/// connector's state on the cluster; `status` gets the `Offsets` condition. Errors talking to the
-/// cluster (unreachable, 409, 5xx) propagate, to be retried with backoff.
+/// connector's state on the cluster; `status` gets the `Offsets` condition. Returns whether the
+/// annotation is done with: the caller removes it *after* writing the status, so a reconcile that
+/// starts from a cached object without the annotation also sees the outcome (and never writes an
+/// older one back). Errors talking to the cluster (unreachable, 409, 5xx) propagate, to be
+/// retried with backoff.
 pub async fn handle(
     conn: &Connector,
     ctx: &Context,
     rest: &ConnectRest<'_>,
     status: &mut ConnectorStatus,
     actual: Option<&str>,
-) -> Result<(), Error> {
+) -> Result<bool, Error> {
     let Some(value) = conn.annotations().get(annotations::OFFSETS) else {
-        return Ok(());
+        return Ok(false);
     };
     let outcome = match value.parse::<Op>() {
         Ok(op) => run(conn, ctx, rest, op, actual).await?,
@@ -134,9 +137,8 @@ pub async fn handle(
     }
     if outcome.done {
         info!(connector = %format!("{}/{}", conn.namespace().unwrap_or_default(), conn.name_any()), "{}", outcome.message);
-        remove_annotations(ctx, conn, &[annotations::OFFSETS]).await?;
     }
-    Ok(())
+    Ok(outcome.done)
 }
 
 async fn run(
