@@ -45,7 +45,8 @@ pub mod annotations {
     pub const RESTART_TASK: &str = "ferry.dev/restart-task";
 
     /// On a `Connector`: an offsets operation (`list`, `alter` with the offsets taken from
-    /// `spec.offsets`, or `reset`; alter and reset only while stopped). Not handled yet.
+    /// `spec.offsets`, or `reset`; alter and reset only while stopped). Removed once done; the
+    /// outcome is the `Offsets` condition.
     pub const OFFSETS: &str = "ferry.dev/offsets";
 }
 

@@ -6,8 +6,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ferry_crds::{
-    ConnectCluster, Connector, ConnectorState, ConnectorStatus, ConnectorStatusReport, annotations,
-    conditions,
+    AutoRestartStatus, ConnectCluster, Connector, ConnectorState, ConnectorStatus,
+    ConnectorStatusReport, annotations, conditions,
 };
 use futures::StreamExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{Condition, Time};
@@ -23,6 +23,7 @@ use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 use crate::Context;
+use crate::auto_restart::{self, Decision, Timing};
 use crate::rest::{ConnectRest, RestError};
 
 /// The finalizer the operator puts on every Connector, so it can delete the connector from its
@@ -96,6 +97,8 @@ pub struct Settings {
     /// How long a deletion keeps retrying a cluster that answers 409 before the finalizer is
     /// removed anyway.
     pub cleanup_grace: Duration,
+    /// Timing of automatic restarts (`spec.autoRestart`).
+    pub auto_restart: Timing,
 }
 
 impl Default for Settings {
@@ -105,6 +108,7 @@ impl Default for Settings {
             requeue_after: Duration::from_secs(10),
             rest_timeout: Duration::from_secs(10),
             cleanup_grace: Duration::from_secs(60),
+            auto_restart: Timing::default(),
         }
     }
 }
@@ -230,12 +234,58 @@ impl Context {
         map.remove(key);
     }
 
-    async fn publish(&self, conn: &Connector, type_: EventType, reason: &str, note: String) {
+    /// The automatic restarts done for `key`: `status.autoRestart`, unless this process restarted
+    /// it later than that says (its status write may not have reached the watch cache yet).
+    pub(crate) fn restarts_done(
+        &self,
+        key: &str,
+        status: Option<&AutoRestartStatus>,
+    ) -> Option<AutoRestartStatus> {
+        let map = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        let time = |s: &AutoRestartStatus| s.last_restart_time.as_ref().map(|t| t.0);
+        match (map.get(key), status) {
+            (Some(mem), Some(st)) if time(mem) > time(st) => Some(mem.clone()),
+            (Some(mem), None) => Some(mem.clone()),
+            (_, st) => st.cloned(),
+        }
+    }
+
+    pub(crate) fn remember_restart(&self, key: &str, done: &AutoRestartStatus) {
+        let mut map = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        map.insert(key.to_owned(), done.clone());
+    }
+
+    fn forget_restarts(&self, key: &str) {
+        let mut map = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
+        map.remove(key);
+    }
+
+    pub(crate) async fn publish(
+        &self,
+        conn: &Connector,
+        type_: EventType,
+        reason: &str,
+        note: String,
+    ) {
+        self.publish_as(conn, type_, reason, reason, note).await;
+    }
+
+    /// [`Self::publish`] with an `action` other than the reason. kube's recorder folds events
+    /// with the same reason and action into one series that keeps the first note; a distinct
+    /// action makes a distinct Event.
+    pub(crate) async fn publish_as(
+        &self,
+        conn: &Connector,
+        type_: EventType,
+        reason: &str,
+        action: &str,
+        note: String,
+    ) {
         let ev = Event {
             type_,
             reason: reason.to_owned(),
             note: Some(truncate(&note, 1000)),
-            action: reason.to_owned(),
+            action: action.to_owned(),
             secondary: None,
         };
         if let Err(e) = self.recorder.publish(&ev, &conn.object_ref(&())).await {
@@ -300,10 +350,17 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
     };
     let rest = ConnectRest::new(&ctx.http, &url);
     match sync(&conn, &ctx, &rest, &mut status).await {
-        Ok(()) => {
+        Ok((next_restart, offsets_done)) => {
             report_transition(&ctx, &conn, &status).await;
             write_status(&ctx, &conn, status).await?;
-            Ok(Action::requeue(ctx.settings.requeue_after))
+            if offsets_done {
+                remove_annotations(&ctx, &conn, &[annotations::OFFSETS]).await?;
+            }
+            let requeue = next_restart.map_or(ctx.settings.requeue_after, |d| {
+                // A little after the restart is due, so it is not found a moment early.
+                (d + Duration::from_millis(100)).min(ctx.settings.requeue_after)
+            });
+            Ok(Action::requeue(requeue))
         }
         Err(e) => {
             let reason = match &e {
@@ -323,13 +380,15 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
     }
 }
 
-/// The REST work of one reconcile; fills `status` (the caller writes it).
+/// The REST work of one reconcile; fills `status` (the caller writes it). Returns how long until
+/// an automatic restart is due, if one is, and whether the offsets annotation is done with (to be
+/// removed once the status is written).
 async fn sync(
     conn: &Connector,
     ctx: &Context,
     rest: &ConnectRest<'_>,
     status: &mut ConnectorStatus,
-) -> Result<(), Error> {
+) -> Result<(Option<Duration>, bool), Error> {
     let name = conn.name_any();
     let desired = conn.spec.rest_config(&name);
     let current = rest.config(&name).await?;
@@ -351,7 +410,7 @@ async fn sync(
                 .join("; ");
             let message = mask_secrets(&message, &desired);
             set_ready(status, conn, conditions::FALSE, "InvalidConfig", &message);
-            return Ok(());
+            return Ok((None, false));
         }
         rest.put_config(&name, &desired).await?;
         let (reason, note) = match current {
@@ -384,6 +443,8 @@ async fn sync(
     if changed {
         report = rest.status(&name).await?;
     }
+    let actual = report.as_ref().map(|r| r.connector.state.as_str());
+    let offsets_done = crate::offsets::handle(conn, ctx, rest, status, actual).await?;
     let topics = match rest.topics(&name).await {
         Ok(t) => t,
         Err(e @ RestError::Unreachable { .. }) => return Err(e.into()),
@@ -397,9 +458,124 @@ async fn sync(
         .as_ref()
         .map(|r| i32::try_from(r.tasks.len()).unwrap_or(i32::MAX));
     let (ready, reason, message) = readiness(conn.spec.state, report.as_ref());
-    status.connector_status = report;
     set_ready(status, conn, ready, reason, &message);
+    let next_restart = auto_restart(conn, ctx, rest, status, &mut report).await?;
+    status.connector_status = report;
+    Ok((next_restart, offsets_done))
+}
+
+/// Restarts a failed connector or task when `spec.autoRestart` says so and its backoff has
+/// passed; keeps `status.autoRestart`, the `Ready` condition and `report` up to date. Returns
+/// how long until the next restart is due, if one is.
+async fn auto_restart(
+    conn: &Connector,
+    ctx: &Context,
+    rest: &ConnectRest<'_>,
+    status: &mut ConnectorStatus,
+    report: &mut Option<ConnectorStatusReport>,
+) -> Result<Option<Duration>, Error> {
+    let name = conn.name_any();
+    let spec = conn.spec.auto_restart_or_default();
+    let key = key(conn);
+    let recorded = ctx.restarts_done(&key, status.auto_restart.as_ref());
+    // A cached object older than this process's last restart must not write its count back.
+    status.auto_restart.clone_from(&recorded);
+    let decision = auto_restart::decide(
+        &spec,
+        conn.spec.state,
+        report.as_ref(),
+        ready_condition(status),
+        recorded.as_ref(),
+        &ctx.settings.auto_restart,
+        Utc::now(),
+    );
+    match decision {
+        Decision::Nothing => Ok(None),
+        Decision::Wait(d) => Ok(Some(d)),
+        Decision::Reset { next } => {
+            info!(connector = %key, "healthy for {:?}: restart count back to 0", ctx.settings.auto_restart.healthy_period);
+            status.auto_restart = Some(next);
+            Ok(None)
+        }
+        Decision::GaveUp { count } => {
+            let gave_up = format!(
+                "auto-restart gave up after {count} restart(s) (spec.autoRestart.maxRestarts)"
+            );
+            let before =
+                ready_condition(conn.status.as_ref().unwrap_or(&ConnectorStatus::default()))
+                    .is_some_and(|c| c.message.contains(&gave_up));
+            if let Some(c) = ready_condition(status) {
+                let (ready, reason, message) =
+                    (c.status.clone(), c.reason.clone(), c.message.clone());
+                set_ready(
+                    status,
+                    conn,
+                    &ready,
+                    &reason,
+                    &format!("{message}; {gave_up}"),
+                );
+            }
+            if !before {
+                ctx.publish(
+                    conn,
+                    EventType::Warning,
+                    "AutoRestartGaveUp",
+                    format!("connector {name}: {gave_up}"),
+                )
+                .await;
+            }
+            Ok(None)
+        }
+        Decision::RestartNow { next } => {
+            // Recorded before the restart is asked for: a crash in between skips one restart
+            // (the next comes after the backoff) but never repeats one.
+            patch_auto_restart(ctx, conn, &next).await?;
+            ctx.remember_restart(&key, &next);
+            status.auto_restart = Some(next.clone());
+            rest.restart_failed(&name).await?;
+            let failing = ready_condition(status)
+                .map(|c| c.message.clone())
+                .unwrap_or_default();
+            let note = format!(
+                "auto-restart {} of connector {name} ({failing}); next one no sooner than {}s",
+                next.count,
+                ctx.settings.auto_restart.delay(next.count).as_secs()
+            );
+            info!(connector = %key, "{note}");
+            // One Event per restart, each with its own note.
+            let action = format!("AutoRestart-{}", next.count);
+            ctx.publish_as(conn, EventType::Normal, "AutoRestarted", &action, note)
+                .await;
+            *report = rest.status(&name).await?;
+            let (ready, reason, message) = readiness(conn.spec.state, report.as_ref());
+            set_ready(status, conn, ready, reason, &message);
+            Ok(Some(ctx.settings.auto_restart.delay(next.count)))
+        }
+    }
+}
+
+/// Merge-patches `status.autoRestart` alone.
+async fn patch_auto_restart(
+    ctx: &Context,
+    conn: &Connector,
+    next: &ferry_crds::AutoRestartStatus,
+) -> Result<(), Error> {
+    let api: Api<Connector> =
+        Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
+    api.patch_status(
+        &conn.name_any(),
+        &PatchParams::default(),
+        &Patch::Merge(json!({ "status": { "autoRestart": next } })),
+    )
+    .await?;
     Ok(())
+}
+
+fn ready_condition(status: &ConnectorStatus) -> Option<&Condition> {
+    status
+        .conditions
+        .iter()
+        .find(|c| c.type_ == conditions::READY)
 }
 
 /// Handles the restart annotations; removes each after its restart succeeded.
@@ -447,19 +623,29 @@ async fn restarts(conn: &Connector, ctx: &Context, rest: &ConnectRest<'_>) -> Re
     if done.is_empty() {
         return Ok(false);
     }
-    let remove: serde_json::Map<String, Value> = done
+    remove_annotations(ctx, conn, &done).await?;
+    Ok(true)
+}
+
+/// Removes `keys` from the Connector's annotations (once what they asked for is done).
+pub(crate) async fn remove_annotations(
+    ctx: &Context,
+    conn: &Connector,
+    keys: &[&str],
+) -> Result<(), Error> {
+    let remove: serde_json::Map<String, Value> = keys
         .iter()
         .map(|k| ((*k).to_owned(), Value::Null))
         .collect();
     let api: Api<Connector> =
         Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
     api.patch(
-        &name,
+        &conn.name_any(),
         &PatchParams::default(),
         &Patch::Merge(json!({"metadata": {"annotations": remove}})),
     )
     .await?;
-    Ok(true)
+    Ok(())
 }
 
 /// The REST action that moves a connector from `actual` to `desired`, if one is needed.
@@ -554,25 +740,37 @@ fn set_ready(
     reason: &str,
     message: &str,
 ) {
+    set_condition(status, conn, conditions::READY, ready, reason, message);
+}
+
+/// Sets the condition `type_`, keeping `lastTransitionTime` when its status did not change.
+pub(crate) fn set_condition(
+    status: &mut ConnectorStatus,
+    conn: &Connector,
+    type_: &str,
+    flag: &str,
+    reason: &str,
+    message: &str,
+) {
     let message = truncate(message, 1024);
-    let old = status
-        .conditions
-        .iter()
-        .find(|c| c.type_ == conditions::READY);
+    let old = status.conditions.iter().find(|c| c.type_ == type_);
     let last_transition_time = match old {
-        Some(c) if c.status == ready => c.last_transition_time.clone(),
+        Some(c) if c.status == flag => c.last_transition_time.clone(),
         _ => Time(Utc::now()),
     };
     let cond = Condition {
-        type_: conditions::READY.to_owned(),
-        status: ready.to_owned(),
+        type_: type_.to_owned(),
+        status: flag.to_owned(),
         reason: reason.to_owned(),
         message,
         last_transition_time,
         observed_generation: conn.metadata.generation,
     };
-    status.conditions.retain(|c| c.type_ != conditions::READY);
-    status.conditions.push(cond);
+    // In place, so the order of the conditions (and the written status) stays put.
+    match status.conditions.iter_mut().find(|c| c.type_ == type_) {
+        Some(c) => *c = cond,
+        None => status.conditions.push(cond),
+    }
 }
 
 fn ready_of(status: Option<&ConnectorStatus>) -> Option<(&str, &str)> {
@@ -639,6 +837,7 @@ async fn write_status(
 
 async fn cleanup(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = conn.name_any();
+    ctx.forget_restarts(&key(&conn));
     let url = match resolve_cluster(&ctx.client, &conn).await? {
         Target::Url(url) => url,
         Target::Unresolved { message, .. } => {

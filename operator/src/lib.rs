@@ -6,10 +6,12 @@
 //! with `/metrics` and `/health`. Tests call [`controller::run`] or [`cluster::run`] with a
 //! [`Context`] directly.
 
+pub mod auto_restart;
 pub mod cluster;
 pub mod controller;
 pub mod leader;
 pub mod metrics;
+pub mod offsets;
 pub mod rest;
 
 use std::net::SocketAddr;
@@ -42,6 +44,8 @@ pub struct Context {
     /// Behaviour knobs.
     pub settings: Settings,
     backoff: controller::Backoff,
+    /// Automatic restarts this process did, by `namespace/name` (see `restarts_done`).
+    restarts: std::sync::Mutex<std::collections::HashMap<String, ferry_crds::AutoRestartStatus>>,
 }
 
 impl Context {
@@ -72,6 +76,7 @@ impl Context {
             http,
             settings,
             backoff: controller::Backoff::default(),
+            restarts: std::sync::Mutex::default(),
         }))
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use ferry_operator::Settings;
+use ferry_operator::auto_restart::Timing;
 use ferry_operator::leader::LeaderElection;
 use tracing_subscriber::EnvFilter;
 
@@ -32,6 +33,16 @@ enum Command {
         /// Timeout in seconds of every REST call to a Connect cluster.
         #[arg(long, default_value_t = 10)]
         rest_timeout_seconds: u64,
+        /// Seconds before the first automatic restart of a failed connector or task; doubled
+        /// for every further restart, up to --auto-restart-max-seconds.
+        #[arg(long, default_value_t = 10)]
+        auto_restart_base_seconds: u64,
+        /// Longest delay in seconds between two automatic restarts.
+        #[arg(long, default_value_t = 600)]
+        auto_restart_max_seconds: u64,
+        /// Seconds a connector must stay Ready before its restart count goes back to 0.
+        #[arg(long, default_value_t = 600)]
+        auto_restart_healthy_seconds: u64,
         /// Emit logs as JSON.
         #[arg(long)]
         log_json: bool,
@@ -64,6 +75,9 @@ async fn main() {
         port,
         requeue_seconds,
         rest_timeout_seconds,
+        auto_restart_base_seconds,
+        auto_restart_max_seconds,
+        auto_restart_healthy_seconds,
         log_json,
         leader_election,
         lease_namespace,
@@ -84,6 +98,15 @@ async fn main() {
         namespace,
         requeue_after: Duration::from_secs(requeue_seconds.max(1)),
         rest_timeout: Duration::from_secs(rest_timeout_seconds.max(1)),
+        auto_restart: Timing {
+            base: Duration::from_secs(auto_restart_base_seconds.max(1)),
+            max: Duration::from_secs(
+                auto_restart_max_seconds
+                    .max(auto_restart_base_seconds)
+                    .max(1),
+            ),
+            healthy_period: Duration::from_secs(auto_restart_healthy_seconds),
+        },
         ..Settings::default()
     };
     let client = match kube::Client::try_default().await {

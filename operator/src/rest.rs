@@ -231,10 +231,40 @@ impl<'a> ConnectRest<'a> {
         self.call(Method::POST, &path, None).await.map(|_| ())
     }
 
+    /// `POST /connectors/{name}/restart?includeTasks=true&onlyFailed=true`: the connector and
+    /// the tasks that FAILED.
+    pub async fn restart_failed(&self, name: &str) -> Result<(), RestError> {
+        let path = format!(
+            "/connectors/{}/restart?includeTasks=true&onlyFailed=true",
+            encode(name)
+        );
+        self.call(Method::POST, &path, None).await.map(|_| ())
+    }
+
     /// `POST /connectors/{name}/tasks/{task}/restart`.
     pub async fn restart_task(&self, name: &str, task: i32) -> Result<(), RestError> {
         let path = format!("/connectors/{}/tasks/{task}/restart", encode(name));
         self.call(Method::POST, &path, None).await.map(|_| ())
+    }
+
+    /// `GET /connectors/{name}/offsets`, as the cluster returns it.
+    pub async fn offsets(&self, name: &str) -> Result<Value, RestError> {
+        let path = format!("/connectors/{}/offsets", encode(name));
+        self.call_json(Method::GET, &path, None).await
+    }
+
+    /// `PATCH /connectors/{name}/offsets` with `offsets` (`{"offsets": [...]}`).
+    pub async fn alter_offsets(&self, name: &str, offsets: &Value) -> Result<(), RestError> {
+        let path = format!("/connectors/{}/offsets", encode(name));
+        self.call(Method::PATCH, &path, Some(offsets))
+            .await
+            .map(|_| ())
+    }
+
+    /// `DELETE /connectors/{name}/offsets`.
+    pub async fn reset_offsets(&self, name: &str) -> Result<(), RestError> {
+        let path = format!("/connectors/{}/offsets", encode(name));
+        self.call(Method::DELETE, &path, None).await.map(|_| ())
     }
 
     /// `DELETE /connectors/{name}`; `false` when it did not exist.

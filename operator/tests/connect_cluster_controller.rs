@@ -89,6 +89,7 @@ impl ControllerTask {
             requeue_after: Duration::from_secs(1),
             rest_timeout: Duration::from_secs(3),
             cleanup_grace: Duration::from_secs(10),
+            ..Settings::default()
         };
         let mut registry = Registry::default();
         let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");
@@ -844,6 +845,7 @@ impl Replica {
             requeue_after: Duration::from_secs(1),
             rest_timeout: Duration::from_secs(3),
             cleanup_grace: Duration::from_secs(10),
+            ..Settings::default()
         };
         let mut registry = Registry::default();
         let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");

@@ -8,11 +8,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use ferry_crds::{
-    ClusterRef, ConnectCluster, ConnectClusterSpec, Connector, ConnectorSpec, ConnectorState,
-    annotations,
+    AutoRestartSpec, AutoRestartStatus, ClusterRef, ConfigMapKeyRef, ConnectCluster,
+    ConnectClusterSpec, Connector, ConnectorSpec, ConnectorState, OffsetsSpec, annotations,
 };
+use ferry_operator::auto_restart::Timing;
 use ferry_operator::{Context, Settings, controller};
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use k8s_openapi::api::events::v1::Event as K8sEvent;
 use kube::api::{DeleteParams, ListParams, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::{Api, Client, ResourceExt};
@@ -123,12 +124,19 @@ struct ControllerTask(tokio::task::JoinHandle<()>);
 
 impl ControllerTask {
     fn start(client: &Client, namespace: &str, rest_timeout: Duration) -> Self {
-        let settings = Settings {
-            namespace: Some(namespace.to_owned()),
-            requeue_after: Duration::from_secs(1),
-            rest_timeout,
-            cleanup_grace: Duration::from_secs(10),
-        };
+        Self::start_with(
+            client,
+            Settings {
+                namespace: Some(namespace.to_owned()),
+                requeue_after: Duration::from_secs(1),
+                rest_timeout,
+                cleanup_grace: Duration::from_secs(10),
+                ..Settings::default()
+            },
+        )
+    }
+
+    fn start_with(client: &Client, settings: Settings) -> Self {
         let mut registry = Registry::default();
         let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");
         Self(tokio::spawn(controller::run(ctx)))
@@ -591,4 +599,435 @@ async fn cross_namespace_reference_needs_allowed_namespaces() {
     drop(_controller);
     delete_namespace(&client, &team).await;
     delete_namespace(&client, &platform).await;
+}
+
+fn restarts(c: &Connector) -> Option<AutoRestartStatus> {
+    c.status.as_ref()?.auto_restart.clone()
+}
+
+async fn event_notes(client: &Client, ns: &str, object: &str, reason: &str) -> Vec<String> {
+    let api: Api<K8sEvent> = Api::namespaced(client.clone(), ns);
+    let Ok(list) = api.list(&ListParams::default()).await else {
+        return Vec::new();
+    };
+    list.items
+        .into_iter()
+        .filter(|e| {
+            e.reason.as_deref() == Some(reason)
+                && e.regarding.as_ref().and_then(|r| r.name.as_deref()) == Some(object)
+        })
+        .filter_map(|e| e.note)
+        .collect()
+}
+
+fn with_auto_restart(mut c: Connector, enabled: bool, max_restarts: Option<i32>) -> Connector {
+    c.spec.auto_restart = Some(AutoRestartSpec {
+        enabled,
+        max_restarts,
+    });
+    c
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_task_is_restarted_with_backoff() {
+    required_env("KUBECONFIG");
+    required_env("KAFKA_BOOTSTRAP_SERVERS");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let ns = create_namespace(&client, "ferry-op-restart").await;
+    let worker = Worker::start(&http).await;
+    let w = worker.url.clone();
+    // The production timing scaled down: 2 s doubling (instead of 10 s), healthy after 4 s.
+    let settings = Settings {
+        namespace: Some(ns.clone()),
+        requeue_after: Duration::from_secs(1),
+        rest_timeout: Duration::from_secs(5),
+        cleanup_grace: Duration::from_secs(10),
+        auto_restart: Timing {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(60),
+            healthy_period: Duration::from_secs(4),
+        },
+    };
+    let mut operator = ControllerTask::start_with(&client, settings.clone());
+    let connectors: Api<Connector> = Api::namespaced(client.clone(), &ns);
+    create_cluster(&client, &ns, "local", &w).await;
+
+    // The task fails at start: its file's directory does not exist yet.
+    let dir = worker.dir.path().join("later");
+    let input = dir.join("input.txt").display().to_string();
+    let topic = unique("ferry-op-restart");
+    let config = [("file", input.as_str()), ("topic", topic.as_str())];
+    for (name, enabled, max) in [
+        ("flaky", true, None),
+        ("limited", true, Some(1)),
+        ("manual", false, None),
+    ] {
+        connectors
+            .create(
+                &PostParams::default(),
+                &with_auto_restart(
+                    connector(name, "local", "FileStreamSource", &config),
+                    enabled,
+                    max,
+                ),
+            )
+            .await
+            .expect("create Connector");
+    }
+
+    let (_, _, message) = eventually("flaky Ready=False TaskFailed", WAIT, || async {
+        let r = ready(&connectors.get("flaky").await.ok()?)?;
+        (r.0 == "False" && r.1 == "TaskFailed").then_some(r)
+    })
+    .await;
+    assert!(
+        message.starts_with("task 0 failed: ")
+            && message.contains(&format!("could not open source file {input}"))
+            && !message.contains('\n'),
+        "not the trace's first line: {message:?}"
+    );
+
+    let first = eventually("flaky auto-restarted once", WAIT, || async {
+        let r = restarts(&connectors.get("flaky").await.ok()?)?;
+        (r.count >= 1).then_some(r)
+    })
+    .await;
+    assert_eq!(first.count, 1);
+    let t1 = first.last_restart_time.clone().expect("lastRestartTime").0;
+    assert!(
+        has_event(&client, &ns, "flaky", "AutoRestarted").await,
+        "no AutoRestarted event"
+    );
+
+    // An operator restart neither forgets the count nor restarts early.
+    drop(operator);
+    operator = ControllerTask::start_with(&client, settings.clone());
+    let second = eventually("flaky auto-restarted twice", WAIT, || async {
+        let r = restarts(&connectors.get("flaky").await.ok()?)?;
+        (r.count >= 2).then_some(r)
+    })
+    .await;
+    assert_eq!(second.count, 2);
+    let t2 = second.last_restart_time.clone().expect("lastRestartTime").0;
+    // 4 s nominal (2 s doubled); times in status have whole seconds.
+    assert!(
+        (t2 - t1).num_seconds() >= 3,
+        "second restart only {}s after the first",
+        (t2 - t1).num_seconds()
+    );
+
+    // The count is recorded before the restart is asked for: wait until restart 2 was done and
+    // failed again, so the cause goes away only before the third.
+    eventually("the AutoRestarted event of restart 2", WAIT, || async {
+        (event_notes(&client, &ns, "flaky", "AutoRestarted").await)
+            .iter()
+            .any(|n| n.starts_with("auto-restart 2 of connector flaky"))
+            .then_some(())
+    })
+    .await;
+    eventually("flaky's task FAILED again on the worker", WAIT, || async {
+        let (_, body) = rest_get(&http, &format!("{w}/connectors/flaky/status")).await?;
+        (body["tasks"][0]["state"] == "FAILED").then_some(())
+    })
+    .await;
+    // The cause goes away: the third restart (8 s after the second) brings the task up. (Right
+    // after a restart the worker may briefly report the task RUNNING before its start fails, so
+    // only a Ready=True after the third restart counts.)
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    std::fs::write(&input, "a\nb\n").expect("input file");
+    let c = eventually(
+        "flaky RUNNING and Ready=True after restart 3",
+        WAIT,
+        || async {
+            let c = connectors.get("flaky").await.ok()?;
+            (ready(&c)?.0 == "True" && reported_state(&c)? == "RUNNING" && restarts(&c)?.count >= 3)
+                .then_some(c)
+        },
+    )
+    .await;
+    let third = restarts(&c).expect("autoRestart");
+    assert_eq!(third.count, 3);
+    let t3 = third.last_restart_time.clone().expect("lastRestartTime").0;
+    assert!((t3 - t2).num_seconds() >= 7, "{t2} → {t3}");
+    let notes = event_notes(&client, &ns, "flaky", "AutoRestarted").await;
+    for n in 1..=3 {
+        assert!(
+            notes.iter().any(|note| note.starts_with(&format!(
+                "auto-restart {n} of connector flaky (task 0 failed: "
+            ))),
+            "no event for restart {n}: {notes:?}"
+        );
+    }
+    assert_eq!(
+        worker_state(&http, &w, "flaky").await.as_deref(),
+        Some("RUNNING")
+    );
+
+    // Healthy for the healthy period: the count goes back to 0, the last time stays.
+    let reset = eventually("flaky restart count reset", WAIT, || async {
+        let r = restarts(&connectors.get("flaky").await.ok()?)?;
+        (r.count == 0).then_some(r)
+    })
+    .await;
+    assert_eq!(reset.last_restart_time, third.last_restart_time);
+
+    // maxRestarts: 1 → one restart, then it gives up (with a Warning); the file exists now, so
+    // `limited` must have failed before it appeared.
+    let (_, _, message) = eventually("limited gave up", WAIT, || async {
+        let r = ready(&connectors.get("limited").await.ok()?)?;
+        r.2.contains("gave up").then_some(r)
+    })
+    .await;
+    assert!(
+        message.contains("auto-restart gave up after 1 restart(s)"),
+        "{message}"
+    );
+    let limited = connectors.get("limited").await.expect("get limited");
+    assert_eq!(restarts(&limited).map(|r| r.count), Some(1));
+    assert!(has_event(&client, &ns, "limited", "AutoRestartGaveUp").await);
+
+    // enabled: false → never restarted, still failed.
+    let manual = connectors.get("manual").await.expect("get manual");
+    assert_eq!(restarts(&manual), None);
+    assert_eq!(ready(&manual).map(|r| r.1), Some("TaskFailed".to_owned()));
+    assert!(!has_event(&client, &ns, "manual", "AutoRestarted").await);
+
+    for name in ["flaky", "limited", "manual"] {
+        connectors
+            .delete(name, &DeleteParams::default())
+            .await
+            .expect("delete Connector");
+    }
+    for name in ["flaky", "limited", "manual"] {
+        eventually(&format!("Connector {name} gone"), WAIT, || async {
+            connectors.get_opt(name).await.ok()?.is_none().then_some(())
+        })
+        .await;
+    }
+    drop(operator);
+    delete_namespace(&client, &ns).await;
+}
+
+fn condition(c: &Connector, type_: &str) -> Option<(String, String, String)> {
+    c.status
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == type_)
+        .map(|c| (c.status.clone(), c.reason.clone(), c.message.clone()))
+}
+
+async fn worker_offsets(http: &reqwest::Client, worker: &str, name: &str) -> Option<Value> {
+    let (status, body) = rest_get(http, &format!("{worker}/connectors/{name}/offsets")).await?;
+    (status == 200).then_some(body)
+}
+
+async fn annotate(api: &Api<Connector>, name: &str, key: &str, value: &str) {
+    api.patch(
+        name,
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"annotations": {key: value}}})),
+    )
+    .await
+    .expect("annotate");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_listed_altered_and_reset_through_the_annotation() {
+    required_env("KUBECONFIG");
+    required_env("KAFKA_BOOTSTRAP_SERVERS");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .expect("http client");
+    let client = Client::try_default().await.expect("kube client");
+    install_crds(&client).await;
+    let ns = create_namespace(&client, "ferry-op-offsets").await;
+    let worker = Worker::start(&http).await;
+    let w = worker.url.clone();
+    let _controller = ControllerTask::start(&client, &ns, Duration::from_secs(5));
+    let connectors: Api<Connector> = Api::namespaced(client.clone(), &ns);
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    create_cluster(&client, &ns, "local", &w).await;
+
+    let input = worker.dir.path().join("input.txt");
+    std::fs::write(&input, "one\ntwo\nthree\n").expect("input file");
+    let input = input.display().to_string();
+    let topic = unique("ferry-op-offsets");
+    let mut src = connector(
+        "src",
+        "local",
+        "FileStreamSource",
+        &[("file", &input), ("topic", &topic)],
+    );
+    src.spec.offsets = Some(OffsetsSpec {
+        config_map: ConfigMapKeyRef {
+            name: "src-offsets".into(),
+            key: None,
+        },
+    });
+    connectors
+        .create(&PostParams::default(), &src)
+        .await
+        .expect("create Connector");
+    let at = |position: u64| json!({"offsets": [{"partition": {"filename": input}, "offset": {"position": position}}]});
+    // All three lines (14 bytes) read and their offsets committed.
+    eventually("src offsets at position 14 on the worker", WAIT, || async {
+        (worker_offsets(&http, &w, "src").await? == at(14)).then_some(())
+    })
+    .await;
+
+    // --- list: the worker's offsets into the ConfigMap, the annotation removed.
+    annotate(&connectors, "src", annotations::OFFSETS, "list").await;
+    eventually("offsets annotation removed after list", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        (!c.annotations().contains_key(annotations::OFFSETS)).then_some(())
+    })
+    .await;
+    let cm = config_maps
+        .get("src-offsets")
+        .await
+        .expect("ConfigMap written");
+    let text = cm
+        .data
+        .as_ref()
+        .and_then(|d| d.get("offsets.json"))
+        .expect("offsets.json key");
+    let listed: Value = serde_json::from_str(text).expect("offsets.json is JSON");
+    assert_eq!(listed, at(14));
+    let (flag, _, message) = eventually("Offsets=True OffsetsListed", WAIT, || async {
+        let r = condition(&connectors.get("src").await.ok()?, "Offsets")?;
+        (r.1 == "OffsetsListed").then_some(r)
+    })
+    .await;
+    assert_eq!(flag, "True");
+    assert!(message.contains("src-offsets"), "{message}");
+    assert!(has_event(&client, &ns, "src", "OffsetsListed").await);
+
+    // --- alter while running: refused with a clear condition, the annotation stays.
+    let mut data = BTreeMap::new();
+    data.insert("offsets.json".to_owned(), at(4).to_string());
+    config_maps
+        .patch(
+            "src-offsets",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": data})),
+        )
+        .await
+        .expect("edit the ConfigMap");
+    annotate(&connectors, "src", annotations::OFFSETS, "alter").await;
+    let (_, _, message) = eventually("Offsets=False NotStopped", WAIT, || async {
+        let r = condition(&connectors.get("src").await.ok()?, "Offsets")?;
+        (r.0 == "False" && r.1 == "NotStopped").then_some(r)
+    })
+    .await;
+    assert!(
+        message.contains("while it is RUNNING") && message.contains("spec.state"),
+        "{message}"
+    );
+    let c = connectors.get("src").await.expect("get src");
+    assert_eq!(
+        c.annotations()
+            .get(annotations::OFFSETS)
+            .map(String::as_str),
+        Some("alter")
+    );
+    assert!(has_event(&client, &ns, "src", "NotStopped").await);
+    assert_eq!(worker_offsets(&http, &w, "src").await, Some(at(14)));
+
+    // --- stop: the pending alter is carried out.
+    connectors
+        .patch(
+            "src",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"state": "stopped"}})),
+        )
+        .await
+        .expect("stop");
+    eventually(
+        "Offsets=True OffsetsAltered, annotation removed",
+        WAIT,
+        || async {
+            let c = connectors.get("src").await.ok()?;
+            let r = condition(&c, "Offsets")?;
+            (r.0 == "True"
+                && r.1 == "OffsetsAltered"
+                && !c.annotations().contains_key(annotations::OFFSETS))
+            .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        worker_state(&http, &w, "src").await.as_deref(),
+        Some("STOPPED")
+    );
+    assert_eq!(worker_offsets(&http, &w, "src").await, Some(at(4)));
+    assert!(has_event(&client, &ns, "src", "OffsetsAltered").await);
+
+    // --- reset (still stopped): no offsets left.
+    annotate(&connectors, "src", annotations::OFFSETS, "reset").await;
+    eventually(
+        "Offsets=True OffsetsReset, annotation removed",
+        WAIT,
+        || async {
+            let c = connectors.get("src").await.ok()?;
+            let r = condition(&c, "Offsets")?;
+            (r.1 == "OffsetsReset" && !c.annotations().contains_key(annotations::OFFSETS))
+                .then_some(())
+        },
+    )
+    .await;
+    assert_eq!(
+        worker_offsets(&http, &w, "src").await,
+        Some(json!({"offsets": []}))
+    );
+
+    // --- resumed, it reads the file from the start again.
+    connectors
+        .patch(
+            "src",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"state": "running"}})),
+        )
+        .await
+        .expect("resume");
+    eventually("src back at position 14", WAIT, || async {
+        (worker_offsets(&http, &w, "src").await? == at(14)).then_some(())
+    })
+    .await;
+
+    // --- an unknown operation: a Warning, the annotation removed.
+    annotate(&connectors, "src", annotations::OFFSETS, "rewind").await;
+    let (_, _, message) = eventually("Offsets=False InvalidAnnotation", WAIT, || async {
+        let c = connectors.get("src").await.ok()?;
+        let r = condition(&c, "Offsets")?;
+        (r.1 == "InvalidAnnotation" && !c.annotations().contains_key(annotations::OFFSETS))
+            .then_some(r)
+    })
+    .await;
+    assert!(
+        message.contains("\"rewind\" is not an offsets operation"),
+        "{message}"
+    );
+
+    connectors
+        .delete("src", &DeleteParams::default())
+        .await
+        .expect("delete");
+    eventually("Connector src gone", WAIT, || async {
+        connectors
+            .get_opt("src")
+            .await
+            .ok()?
+            .is_none()
+            .then_some(())
+    })
+    .await;
+    drop(_controller);
+    delete_namespace(&client, &ns).await;
 }

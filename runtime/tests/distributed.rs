@@ -424,3 +424,32 @@ async fn the_leader_refuses_unsigned_task_configs() {
     assert_eq!(tasks.as_array().unwrap().len(), 1, "{tasks}");
     assert_ne!(tasks[0]["config"]["task.class"], "x");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_of_one_group_with_different_converters_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-conv");
+    let a = Worker::start_distributed(dir.path(), &distributed_props(&group, free_port())).await;
+    let mut props = distributed_props(&group, free_port());
+    for (k, v) in &mut props {
+        if k == "value.converter" {
+            *v = "org.apache.kafka.connect.storage.StringConverter".into();
+        }
+    }
+    let b = Worker::start_distributed(dir.path(), &props).await;
+    wait_for(
+        "an error naming both converters",
+        Duration::from_secs(60),
+        || async {
+            let logs = format!("{}{}", a.log_text(), b.log_text());
+            logs.lines()
+                .any(|l| {
+                    l.contains("value.converter is '")
+                        && l.contains("org.apache.kafka.connect.storage.StringConverter")
+                        && l.contains("org.apache.kafka.connect.json.JsonConverter")
+                })
+                .then_some(())
+        },
+    )
+    .await;
+}

@@ -468,6 +468,24 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
     out
 }
 
+/// The settings every worker of one distributed group must share, as `key → value`: the
+/// internal topics and the converters. Workers compare theirs with the leader's.
+pub fn group_settings(config: &WorkerConfig) -> std::collections::BTreeMap<String, String> {
+    let mut m = std::collections::BTreeMap::new();
+    for key in [
+        "config.storage.topic",
+        "offset.storage.topic",
+        "status.storage.topic",
+    ] {
+        if let Some(v) = config.originals.get(key) {
+            m.insert(key.to_owned(), v.trim().to_owned());
+        }
+    }
+    m.insert("key.converter".into(), config.key_converter.clone());
+    m.insert("value.converter".into(), config.value_converter.clone());
+    m
+}
+
 /// `ssl.keystore.type` / `ssl.truststore.type`, upper-cased; Java's default is JKS.
 fn store_type(java: &Props, key: &str) -> String {
     java.get(key)

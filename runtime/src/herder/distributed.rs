@@ -129,6 +129,7 @@ impl DistributedHerder {
             generation: 0,
             key_rotation_at: None,
             forwards_in_flight: BTreeSet::new(),
+            checked_leader: None,
             forward_done,
             started: started.clone(),
         };
@@ -720,6 +721,8 @@ struct MemberLoop {
     key_rotation_at: Option<Instant>,
     /// Connectors whose task configs are on their way to the leader.
     forwards_in_flight: BTreeSet<String>,
+    /// The leader whose group settings this worker compared with its own.
+    checked_leader: Option<String>,
     forward_done: mpsc::UnboundedSender<(String, Result<(), HerderError>)>,
 }
 
@@ -761,6 +764,38 @@ async fn heartbeat_loop(
                 }
                 tokio::time::sleep(HEARTBEAT_RETRY_BACKOFF).await;
             }
+        }
+    }
+}
+
+/// Compares this worker's internal topics and converters with the leader's (read from the
+/// leader's `GET /`) and logs an error naming both values for each that differs.
+async fn compare_with_leader(
+    http: reqwest::Client,
+    leader_url: String,
+    ours: BTreeMap<String, String>,
+) {
+    let url = format!("{}/", leader_url.trim_end_matches('/'));
+    let Ok(resp) = http.get(&url).timeout(Duration::from_secs(10)).send().await else {
+        return;
+    };
+    let Some(theirs) = resp
+        .headers()
+        .get(crate::rest::root::GROUP_SETTINGS_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| serde_json::from_str::<BTreeMap<String, String>>(v).ok())
+    else {
+        return;
+    };
+    for (key, mine) in &ours {
+        if let Some(leaders) = theirs.get(key).filter(|v| *v != mine) {
+            tracing::error!(
+                key = %key,
+                ours = %mine,
+                leader = %leader_url,
+                leaders = %leaders,
+                "this worker's {key} is '{mine}' but the group leader {leader_url} has '{leaders}': every worker of a group must use the same internal topics and converters"
+            );
         }
     }
 }
@@ -1024,6 +1059,14 @@ impl MemberLoop {
             revoked_tasks = mine.revoked_tasks.len(),
             "joined group"
         );
+        if !join.is_leader() && self.checked_leader.as_deref() != Some(mine.leader_url.as_str()) {
+            self.checked_leader = Some(mine.leader_url.clone());
+            tokio::spawn(compare_with_leader(
+                self.http.clone(),
+                mine.leader_url.clone(),
+                crate::config::worker::group_settings(&self.ctx.config),
+            ));
+        }
         let revoked = !mine.revoked_connectors.is_empty() || !mine.revoked_tasks.is_empty();
         self.rebalance_at = (mine.delay_ms > 0).then(|| {
             Instant::now() + Duration::from_millis(u64::try_from(mine.delay_ms).unwrap_or(0))

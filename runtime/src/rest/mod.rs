@@ -11,7 +11,7 @@ mod error;
 mod loggers;
 pub mod openapi;
 mod plugins;
-mod root;
+pub mod root;
 
 pub use error::{ApiError, Json, Path, Query};
 pub use loggers::{Loggers, ReloadFn};

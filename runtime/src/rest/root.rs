@@ -24,13 +24,31 @@ pub fn routes() -> OpenApiRouter<AppState> {
     tag = "server",
     responses((status = 200, description = "Worker information", body = ServerInfo))
 )]
-async fn server_info(State(state): State<AppState>) -> Json<ServerInfo> {
-    Json(ServerInfo {
-        version: crate::VERSION_COMPAT.to_owned(),
-        commit: format!("ferry-{}", crate::VERSION),
-        kafka_cluster_id: state.kafka_cluster_id.get().cloned(),
-    })
+async fn server_info(
+    State(state): State<AppState>,
+) -> (axum::http::HeaderMap, Json<ServerInfo>) {
+    // Ferry workers of one group compare these with their leader's (a Kafka Connect leader
+    // has no such header, and is not checked).
+    let mut headers = axum::http::HeaderMap::new();
+    let settings = crate::config::worker::group_settings(&state.herder.context().config);
+    if let Some(v) = serde_json::to_string(&settings)
+        .ok()
+        .and_then(|s| axum::http::HeaderValue::from_str(&s).ok())
+    {
+        headers.insert(GROUP_SETTINGS_HEADER, v);
+    }
+    (
+        headers,
+        Json(ServerInfo {
+            version: crate::VERSION_COMPAT.to_owned(),
+            commit: format!("ferry-{}", crate::VERSION),
+            kafka_cluster_id: state.kafka_cluster_id.get().cloned(),
+        }),
+    )
 }
+
+/// The response header of `GET /` carrying [`crate::config::worker::group_settings`] as JSON.
+pub const GROUP_SETTINGS_HEADER: &str = "x-ferry-group-settings";
 
 /// Whether the worker has started and can serve requests.
 ///
