@@ -24,9 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
     tag = "server",
     responses((status = 200, description = "Worker information", body = ServerInfo))
 )]
-async fn server_info(
-    State(state): State<AppState>,
-) -> (axum::http::HeaderMap, Json<ServerInfo>) {
+async fn server_info(State(state): State<AppState>) -> (axum::http::HeaderMap, Json<ServerInfo>) {
     // Ferry workers of one group compare these with their leader's (a Kafka Connect leader
     // has no such header, and is not checked).
     let mut headers = axum::http::HeaderMap::new();
