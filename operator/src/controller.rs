@@ -258,6 +258,25 @@ impl Context {
     fn forget_restarts(&self, key: &str) {
         let mut map = self.restarts.lock().unwrap_or_else(|p| p.into_inner());
         map.remove(key);
+        let mut handled = self.handled.lock().unwrap_or_else(|p| p.into_inner());
+        handled.remove(key);
+    }
+
+    /// Whether this process already acted on the restart annotations of this very version
+    /// of the object. The annotations are removed by a patch after the restart; until the
+    /// watch delivers that patch, a reconcile (e.g. woken by the status write) still sees
+    /// the old version, and must not restart a second time. A user setting the annotation
+    /// again makes a new version.
+    pub(crate) fn restart_annotations_handled(&self, key: &str, version: Option<&str>) -> bool {
+        let map = self.handled.lock().unwrap_or_else(|p| p.into_inner());
+        version.is_some() && map.get(key).map(String::as_str) == version
+    }
+
+    pub(crate) fn remember_restart_annotations(&self, key: &str, version: Option<&str>) {
+        if let Some(v) = version {
+            let mut map = self.handled.lock().unwrap_or_else(|p| p.into_inner());
+            map.insert(key.to_owned(), v.to_owned());
+        }
     }
 
     pub(crate) async fn publish(
@@ -581,8 +600,17 @@ fn ready_condition(status: &ConnectorStatus) -> Option<&Condition> {
 /// Handles the restart annotations; removes each after its restart succeeded.
 async fn restarts(conn: &Connector, ctx: &Context, rest: &ConnectRest<'_>) -> Result<bool, Error> {
     let name = conn.name_any();
+    let version = conn.resource_version();
+    let handled = ctx.restart_annotations_handled(&key(conn), version.as_deref());
     let mut done = Vec::new();
-    if conn.annotations().contains_key(annotations::RESTART) {
+    if handled {
+        // Only the removal is left to do (it may have failed last time).
+        done.extend(
+            [annotations::RESTART, annotations::RESTART_TASK]
+                .into_iter()
+                .filter(|a| conn.annotations().contains_key(*a)),
+        );
+    } else if conn.annotations().contains_key(annotations::RESTART) {
         rest.restart(&name).await?;
         ctx.publish(
             conn,
@@ -593,7 +621,11 @@ async fn restarts(conn: &Connector, ctx: &Context, rest: &ConnectRest<'_>) -> Re
         .await;
         done.push(annotations::RESTART);
     }
-    if let Some(task) = conn.annotations().get(annotations::RESTART_TASK) {
+    if let Some(task) = conn
+        .annotations()
+        .get(annotations::RESTART_TASK)
+        .filter(|_| !handled)
+    {
         match task.trim().parse::<i32>() {
             Ok(id) if id >= 0 => {
                 rest.restart_task(&name, id).await?;
@@ -623,6 +655,7 @@ async fn restarts(conn: &Connector, ctx: &Context, rest: &ConnectRest<'_>) -> Re
     if done.is_empty() {
         return Ok(false);
     }
+    ctx.remember_restart_annotations(&key(conn), version.as_deref());
     remove_annotations(ctx, conn, &done).await?;
     Ok(true)
 }
@@ -802,7 +835,7 @@ async fn report_transition(ctx: &Context, conn: &Connector, new: &ConnectorStatu
     ctx.publish(conn, EventType::Warning, reason, message).await;
 }
 
-/// Writes `status` through the status subresource, unless it is what the object has already.
+/// Writes `status` through the status subresource, unless the object has it already.
 async fn write_status(
     ctx: &Context,
     conn: &Connector,
@@ -811,23 +844,42 @@ async fn write_status(
     if conn.status.as_ref() == Some(&status) {
         return Ok(());
     }
-    let mut value = serde_json::to_value(&status)?;
-    if let Some(obj) = value.as_object_mut() {
-        // A merge patch leaves absent fields alone: null them so stale values go away.
-        for k in [
-            "observedGeneration",
-            "connectorStatus",
-            "tasksMax",
-            "topics",
-            "conditions",
-        ] {
-            obj.entry(k).or_insert(Value::Null);
+    let fields = [
+        "observedGeneration",
+        "connectorStatus",
+        "tasksMax",
+        "topics",
+        "conditions",
+    ];
+    patch_status(&ctx.client, conn, &status, &fields).await
+}
+
+/// Writes `status` into `obj`'s status subresource with a merge patch. A merge patch leaves
+/// absent fields alone, so each of `fields` missing from the serialised status is sent as
+/// null: stale values go away.
+pub(crate) async fn patch_status<K>(
+    client: &kube::Client,
+    obj: &K,
+    status: &impl serde::Serialize,
+    fields: &[&str],
+) -> Result<(), Error>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    K::DynamicType: Default,
+{
+    let mut value = serde_json::to_value(status)?;
+    if let Some(map) = value.as_object_mut() {
+        for k in fields {
+            map.entry(*k).or_insert(Value::Null);
         }
     }
-    let api: Api<Connector> =
-        Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
+    let ns = obj.namespace().ok_or(Error::Missing("namespace"))?;
+    let api: Api<K> = Api::namespaced(client.clone(), &ns);
     api.patch_status(
-        &conn.name_any(),
+        &obj.name_any(),
         &PatchParams::default(),
         &Patch::Merge(json!({ "status": value })),
     )

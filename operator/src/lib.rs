@@ -46,6 +46,9 @@ pub struct Context {
     backoff: controller::Backoff,
     /// Automatic restarts this process did, by `namespace/name` (see `restarts_done`).
     restarts: std::sync::Mutex<std::collections::HashMap<String, ferry_crds::AutoRestartStatus>>,
+    /// The resourceVersion whose restart annotations this process acted on, by
+    /// `namespace/name` (see `restart_annotations_handled`).
+    handled: std::sync::Mutex<std::collections::HashMap<String, String>>,
 }
 
 impl Context {
@@ -77,6 +80,7 @@ impl Context {
             settings,
             backoff: controller::Backoff::default(),
             restarts: std::sync::Mutex::default(),
+            handled: std::sync::Mutex::default(),
         }))
     }
 }

@@ -4,7 +4,7 @@
 //! `e2e/services up kafka kube && eval "$(e2e/services env)"`.
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,8 @@ use prometheus_client::registry::Registry;
 use serde_json::json;
 
 mod common;
-use common::{eventually, ferry_bin, install_crds, required_env, unique};
+use common::worker::{Worker, free_port};
+use common::{eventually, install_crds, required_env, unique};
 
 const WAIT: Duration = Duration::from_secs(90);
 
@@ -648,80 +649,38 @@ async fn deployed_cluster_objects_rollout_scale_status_and_cascade() {
 }
 
 /// A `ferry distributed` worker started from the properties the operator renders for a
-/// ConnectCluster, with the `--override` the StatefulSet passes; killed on drop.
-struct Worker {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Worker {
-    async fn start(http: &reqwest::Client) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let group = unique("ferry-cc-ext");
-        let mut spec_cluster = ConnectCluster::new(
-            "ext",
-            ConnectClusterSpec {
-                bootstrap_servers: required_env("KAFKA_BOOTSTRAP_SERVERS"),
-                group_id: Some(group),
-                rest_port: i32::from(port),
-                ..ConnectClusterSpec::default()
-            },
-        );
-        for k in [
-            "config.storage.replication.factor",
-            "offset.storage.replication.factor",
-            "status.storage.replication.factor",
-        ] {
-            spec_cluster.spec.config.insert(k.into(), "1".into());
-        }
-        let props = cluster::render(&spec_cluster, &cluster::worker_properties(&spec_cluster));
-        let path = dir.path().join("worker.properties");
-        std::fs::write(&path, props).expect("write worker.properties");
-        let log = std::fs::File::create(dir.path().join("worker.log")).expect("log file");
-        let child = Command::new(ferry_bin())
-            .arg("distributed")
-            .arg(&path)
-            .args(["--override", "rest.advertised.host.name=127.0.0.1"])
-            .stdout(Stdio::from(log.try_clone().expect("log file")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn ferry distributed");
-        let worker = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        let url = worker.url.clone();
-        eventually("the ferry worker to answer GET /health", WAIT, || async {
-            let r = http.get(format!("{url}/health")).send().await.ok()?;
-            r.status().is_success().then_some(())
-        })
-        .await;
-        worker
+/// ConnectCluster, with the `--override` the StatefulSet passes.
+async fn distributed_worker(http: &reqwest::Client) -> Worker {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = free_port();
+    let group = unique("ferry-cc-ext");
+    let mut spec_cluster = ConnectCluster::new(
+        "ext",
+        ConnectClusterSpec {
+            bootstrap_servers: required_env("KAFKA_BOOTSTRAP_SERVERS"),
+            group_id: Some(group),
+            rest_port: i32::from(port),
+            ..ConnectClusterSpec::default()
+        },
+    );
+    for k in [
+        "config.storage.replication.factor",
+        "offset.storage.replication.factor",
+        "status.storage.replication.factor",
+    ] {
+        spec_cluster.spec.config.insert(k.into(), "1".into());
     }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("worker.log")).unwrap_or_default()
-    }
-
-    fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("ferry worker log:\n{}", self.log());
-        }
-        self.stop();
-    }
+    let props = cluster::render(&spec_cluster, &cluster::worker_properties(&spec_cluster));
+    Worker::spawn(
+        http,
+        dir,
+        "distributed",
+        &props,
+        &["--override", "rest.advertised.host.name=127.0.0.1"],
+        port,
+        "/health",
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -736,7 +695,7 @@ async fn external_cluster_reports_plugins_and_owns_nothing() {
     install_crds(&client).await;
     let ns = TestNamespace::create(&client, "ferry-cc-ext").await;
     let ns = ns.name.clone().leak() as &str;
-    let mut worker = Worker::start(&http).await;
+    let mut worker = distributed_worker(&http).await;
     let _controller = ControllerTask::start(&client, ns);
     let clusters: Api<ConnectCluster> = Api::namespaced(client.clone(), ns);
 

@@ -2,7 +2,7 @@
 //! worker (bring them up with `e2e/services up kafka kube` and `eval "$(e2e/services env)"`).
 
 use std::collections::BTreeMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,82 +21,10 @@ use prometheus_client::registry::Registry;
 use serde_json::{Value, json};
 
 mod common;
-use common::{eventually, ferry_bin, install_crds, required_env, unique};
+use common::worker::Worker;
+use common::{eventually, install_crds, required_env, unique};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-/// A `ferry standalone` worker, killed on drop.
-struct Worker {
-    child: Child,
-    url: String,
-    dir: tempfile::TempDir,
-}
-
-impl Worker {
-    async fn start(http: &reqwest::Client) -> Self {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let props = [
-            ("bootstrap.servers", required_env("KAFKA_BOOTSTRAP_SERVERS")),
-            (
-                "key.converter",
-                "org.apache.kafka.connect.json.JsonConverter".into(),
-            ),
-            (
-                "value.converter",
-                "org.apache.kafka.connect.json.JsonConverter".into(),
-            ),
-            ("key.converter.schemas.enable", "false".into()),
-            ("value.converter.schemas.enable", "false".into()),
-            (
-                "offset.storage.file.filename",
-                dir.path().join("offsets.json").display().to_string(),
-            ),
-            ("offset.flush.interval.ms", "300".into()),
-            ("listeners", format!("http://127.0.0.1:{port}")),
-        ];
-        let text: String = props.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
-        let worker_props = dir.path().join("worker.properties");
-        std::fs::write(&worker_props, text).expect("write worker.properties");
-        let log = std::fs::File::create(dir.path().join("worker.log")).expect("log file");
-        let child = Command::new(ferry_bin())
-            .arg("standalone")
-            .arg(&worker_props)
-            .stdout(Stdio::from(log.try_clone().expect("log file")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("spawn ferry standalone");
-        let worker = Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-            dir,
-        };
-        let url = worker.url.clone();
-        eventually("the ferry worker to answer GET /", WAIT, || async {
-            let r = http.get(&url).send().await.ok()?;
-            r.status().is_success().then_some(())
-        })
-        .await;
-        worker
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("worker.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        if std::thread::panicking() {
-            eprintln!("ferry worker log:\n{}", self.log());
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 async fn create_namespace(client: &Client, prefix: &str) -> String {
     let name = unique(prefix);
@@ -267,7 +195,7 @@ async fn connector_lifecycle_against_a_real_worker() {
     let client = Client::try_default().await.expect("kube client");
     install_crds(&client).await;
     let ns = create_namespace(&client, "ferry-op").await;
-    let worker = Worker::start(&http).await;
+    let worker = Worker::standalone(&http).await;
     let w = worker.url.clone();
     // REST calls to the hung cluster below time out after 15 s; everything else answers fast.
     let _controller = ControllerTask::start(&client, &ns, Duration::from_secs(15));
@@ -639,7 +567,7 @@ async fn failed_task_is_restarted_with_backoff() {
     let client = Client::try_default().await.expect("kube client");
     install_crds(&client).await;
     let ns = create_namespace(&client, "ferry-op-restart").await;
-    let worker = Worker::start(&http).await;
+    let worker = Worker::standalone(&http).await;
     let w = worker.url.clone();
     // The production timing scaled down: 2 s doubling (instead of 10 s), healthy after 4 s.
     let settings = Settings {
@@ -848,7 +776,7 @@ async fn offsets_listed_altered_and_reset_through_the_annotation() {
     let client = Client::try_default().await.expect("kube client");
     install_crds(&client).await;
     let ns = create_namespace(&client, "ferry-op-offsets").await;
-    let worker = Worker::start(&http).await;
+    let worker = Worker::standalone(&http).await;
     let w = worker.url.clone();
     let _controller = ControllerTask::start(&client, &ns, Duration::from_secs(5));
     let connectors: Api<Connector> = Api::namespaced(client.clone(), &ns);

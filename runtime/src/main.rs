@@ -122,17 +122,25 @@ fn client(cmd: ferry_runtime::cli::ClientCommand) -> std::process::ExitCode {
     };
     match runtime.block_on(ferry_runtime::cli::run(cmd)) {
         Ok(out) => {
-            println!("{}", out.trim_end());
+            print_out(&out);
             std::process::ExitCode::SUCCESS
         }
         Err(e) => {
             match ferry_runtime::cli::invalid_report(&e) {
-                Some(report) => println!("{}", report.trim_end()),
+                Some(report) => print_out(report),
                 None => eprintln!("ferry: error: {e:#}"),
             }
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+/// Writes a client command's output to stdout. A reader that went away (`ferry list | head
+/// -1`) is not an error worth a panic: the rest of the output is simply not wanted.
+fn print_out(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{}", text.trim_end()).and_then(|()| out.flush());
 }
 
 async fn run(cli: Cli) -> Result<()> {

@@ -31,7 +31,6 @@ use kube::runtime::watcher;
 use kube::{Api, Client, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
 use tracing::{debug, info, warn};
 
 pub use config_map::{
@@ -45,7 +44,7 @@ pub use stateful_set::{CONFIG_DIR, CONTAINER, DEFAULT_USER, stateful_set};
 pub use status::{Observed, failed, ready_of, status};
 
 use crate::Context;
-use crate::controller::{Error, truncate};
+use crate::controller::{Error, patch_status, truncate};
 use crate::rest::ConnectRest;
 
 /// The field manager of every server-side apply the controller makes.
@@ -311,32 +310,16 @@ async fn write_status(
     if cluster.status.as_ref() == Some(&status) {
         return Ok(());
     }
-    let mut value = serde_json::to_value(&status)?;
-    if let Some(obj) = value.as_object_mut() {
-        // A merge patch leaves absent fields alone: null them so stale values go away.
-        for k in [
-            "observedGeneration",
-            "replicas",
-            "readyReplicas",
-            "labelSelector",
-            "restUrl",
-            "connectorPlugins",
-            "conditions",
-        ] {
-            obj.entry(k).or_insert(Value::Null);
-        }
-    }
-    let api: Api<ConnectCluster> = Api::namespaced(
-        ctx.client.clone(),
-        &cluster.namespace().ok_or(Error::Missing("namespace"))?,
-    );
-    api.patch_status(
-        &cluster.name_any(),
-        &PatchParams::default(),
-        &Patch::Merge(json!({ "status": value })),
-    )
-    .await?;
-    Ok(())
+    let fields = [
+        "observedGeneration",
+        "replicas",
+        "readyReplicas",
+        "labelSelector",
+        "restUrl",
+        "connectorPlugins",
+        "conditions",
+    ];
+    patch_status(&ctx.client, cluster, &status, &fields).await
 }
 
 /// Publishes an Event when `Ready` changes: Normal when it turns True, Warning otherwise.

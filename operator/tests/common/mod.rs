@@ -96,3 +96,4 @@ pub async fn install_crds(client: &Client) {
         .await;
     }
 }
+pub mod worker;

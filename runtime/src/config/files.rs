@@ -201,8 +201,8 @@ mod tests {
     use super::*;
     use std::path::PathBuf;
 
-    const JDBC: &str = include_str!("../../tests/fixtures/config/jdbc_source_mysql_sample_01.json");
-    const ES: &str = include_str!("../../tests/fixtures/config/es-sink-mysql-sampleData-01.json");
+    const JDBC: &str = include_str!("../../../examples/rest/jdbc_source_mysql_sample_01.json");
+    const ES: &str = include_str!("../../../examples/rest/es-sink-mysql-sampleData-01.json");
     const ES_PROPS: &str =
         include_str!("../../tests/fixtures/config/elasticsearch-sink.properties");
 

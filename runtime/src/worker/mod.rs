@@ -62,6 +62,16 @@ impl WorkerContext {
         }
     }
 
+    /// Reports a task whose start() succeeded: RUNNING, or PAUSED if it was paused meanwhile.
+    pub fn report_started(&self, id: &TaskId, control: &tokio::sync::watch::Receiver<TargetState>) {
+        let state = if *control.borrow() == TargetState::Paused {
+            State::Paused
+        } else {
+            State::Running
+        };
+        self.report(id, state, None);
+    }
+
     /// The key or value converter for a connector: the connector's own class and settings
     /// when it names one, else the worker's.
     pub fn converter(&self, connector: &Props, is_key: bool) -> Result<Arc<dyn Converter>> {
@@ -121,15 +131,11 @@ pub fn start_task(
     let rx = control.subscribe();
     let ctx2 = ctx.clone();
     let id2 = id.clone();
-    ctx.report(
-        &id,
-        if initial == TargetState::Paused {
-            State::Paused
-        } else {
-            State::Running
-        },
-        None,
-    );
+    // RUNNING is reported once the task's start() succeeded ([`WorkerContext::report_started`]),
+    // as Kafka Connect's onStartup: a task that fails to start never shows RUNNING.
+    if initial == TargetState::Paused {
+        ctx.report(&id, State::Paused, None);
+    }
     let join = tokio::spawn(async move {
         let result = match factory {
             ConnectorFactory::Source { task, .. } => {

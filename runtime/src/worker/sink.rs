@@ -154,6 +154,7 @@ pub async fn run(
         }
     }));
     task.start(props).await?;
+    ctx.report_started(id, &control);
 
     let mut runner = Runner {
         ctx,

@@ -119,6 +119,7 @@ pub async fn run(
     });
     task.start(props, SourceTaskContext { offsets: reader })
         .await?;
+    ctx.report_started(id, &control);
 
     let mut runner = Runner {
         ctx,
