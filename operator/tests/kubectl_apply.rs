@@ -105,6 +105,20 @@ impl Drop for Operator {
     }
 }
 
+/// `kubectl patch connector/lines --type=merge -p {"spec": SPEC}`.
+fn patch_spec(ns: &str, spec: &str) {
+    let patch = format!(r#"{{"spec":{spec}}}"#);
+    kubectl_ok(&[
+        "patch",
+        "-n",
+        ns,
+        "connector/lines",
+        "--type=merge",
+        "-p",
+        &patch,
+    ]);
+}
+
 async fn worker_status(http: &reqwest::Client, worker: &Worker, name: &str) -> Option<Value> {
     let r = http
         .get(format!("{}/connectors/{name}/status", worker.url))
@@ -215,15 +229,7 @@ spec:
     );
 
     // A config edit reaches the worker.
-    kubectl_ok(&[
-        "patch",
-        "-n",
-        &ns,
-        "connector/lines",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"config":{"batch.size":"7"}}}"#,
-    ]);
+    patch_spec(&ns, r#"{"config":{"batch.size":"7"}}"#);
     eventually("the edited config on the worker", WAIT, || async {
         let r = http
             .get(format!("{}/connectors/lines/config", worker.url))
@@ -236,15 +242,7 @@ spec:
     .await;
 
     // Pause through the spec; the worker and `kubectl get` follow.
-    kubectl_ok(&[
-        "patch",
-        "-n",
-        &ns,
-        "connector/lines",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"state":"paused"}}"#,
-    ]);
+    patch_spec(&ns, r#"{"state":"paused"}"#);
     eventually(
         "lines PAUSED on the worker and in its status",
         WAIT,
@@ -262,15 +260,7 @@ spec:
         },
     )
     .await;
-    kubectl_ok(&[
-        "patch",
-        "-n",
-        &ns,
-        "connector/lines",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"state":"running"}}"#,
-    ]);
+    patch_spec(&ns, r#"{"state":"running"}"#);
 
     // The restart annotation is acted on and removed.
     kubectl_ok(&[
