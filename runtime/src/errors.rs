@@ -55,6 +55,14 @@ pub enum ConnectError {
     /// A bug in Ferry.
     #[error("internal error: {0}")]
     Internal(String),
+    /// An operation failed and `errors.tolerance` does not allow skipping it: Kafka
+    /// Connect's "Tolerance exceeded in error handler", with the failure as its cause.
+    #[error("{message}")]
+    Tolerance {
+        message: String,
+        #[source]
+        source: Box<ConnectError>,
+    },
 }
 
 impl ConnectError {
@@ -94,6 +102,7 @@ impl ConnectError {
             | ConnectError::Io { .. }
             | ConnectError::Kafka { .. } => Blame::External,
             ConnectError::Internal(_) => Blame::Internal,
+            ConnectError::Tolerance { source, .. } => source.blame(),
         }
     }
 
@@ -114,20 +123,33 @@ impl ConnectError {
         }
     }
 
-    /// The Java-style trace shown in task status: the exception-like class and the cause chain.
-    pub fn trace(&self) -> String {
-        let class = match self {
+    /// The Kafka Connect exception class this error stands for (task traces and the
+    /// `__connect.errors.exception.class.name` dead-letter-queue header).
+    pub fn exception_class(&self) -> &'static str {
+        match self {
             ConnectError::Config(_) => "org.apache.kafka.common.config.ConfigException",
             ConnectError::Data(_) => "org.apache.kafka.connect.errors.DataException",
             ConnectError::External {
                 retriable: true, ..
             } => "org.apache.kafka.connect.errors.RetriableException",
             _ => "org.apache.kafka.connect.errors.ConnectException",
-        };
-        let mut out = format!("{class}: {self}");
+        }
+    }
+
+    /// The Java-style trace shown in task status: the exception-like class and the cause
+    /// chain (causes that are themselves `ConnectError`s show their class too).
+    pub fn trace(&self) -> String {
+        let mut out = format!("{}: {self}", self.exception_class());
         let mut source = std::error::Error::source(self);
         while let Some(s) = source {
             out.push_str("\nCaused by: ");
+            let connect = s
+                .downcast_ref::<ConnectError>()
+                .or_else(|| s.downcast_ref::<Box<ConnectError>>().map(|b| &**b));
+            if let Some(c) = connect {
+                out.push_str(c.exception_class());
+                out.push_str(": ");
+            }
             out.push_str(&s.to_string());
             source = s.source();
         }

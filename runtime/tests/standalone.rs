@@ -338,7 +338,10 @@ async fn unparseable_record_fails_the_sink_task_with_a_trace() {
     .await;
     let trace = status["tasks"][0]["trace"].as_str().unwrap();
     assert!(
-        trace.starts_with("org.apache.kafka.connect.errors.DataException"),
+        trace.starts_with(
+            "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\n\
+             Caused by: org.apache.kafka.connect.errors.DataException"
+        ),
         "{trace}"
     );
     assert!(trace.contains(&format!("{topic}-0 offset 1")), "{trace}");

@@ -2,6 +2,7 @@
 //! (converters, Kafka clients, status reporting, control signals).
 
 mod control;
+pub mod errors;
 pub mod sink;
 pub mod source;
 
@@ -70,6 +71,23 @@ impl WorkerContext {
             State::Running
         };
         self.report(id, state, None);
+    }
+
+    /// The full class name of a connector's key or value converter, for error reports.
+    pub fn converter_class(&self, connector: &Props, is_key: bool) -> String {
+        let key = if is_key {
+            KEY_CONVERTER
+        } else {
+            VALUE_CONVERTER
+        };
+        let class = match connector.get(key).filter(|c| !c.trim().is_empty()) {
+            Some(c) => c.trim(),
+            None if is_key => self.config.key_converter.as_str(),
+            None => self.config.value_converter.as_str(),
+        };
+        self.registry
+            .find(class)
+            .map_or_else(|| class.to_owned(), |p| p.class.to_owned())
     }
 
     /// The key or value converter for a connector: the connector's own class and settings

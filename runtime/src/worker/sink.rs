@@ -14,6 +14,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
 use super::control::TargetState;
+use super::errors::{SinkErrors, Stage};
 use super::{TaskId, WorkerContext};
 use crate::config::Props;
 use crate::config::connector::{TOPICS, TOPICS_REGEX};
@@ -106,6 +107,7 @@ pub async fn run(
 ) -> Result<()> {
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
+    let errors = SinkErrors::new(ctx, id, connector).await?;
     let consumer = consumer(ctx, id, connector)?;
     let topics: Vec<String> = props
         .get(TOPICS)
@@ -160,8 +162,11 @@ pub async fn run(
         ctx,
         id,
         consumer,
+        key_class: ctx.converter_class(connector, true),
+        value_class: ctx.converter_class(connector, false),
         key_conv,
         value_conv,
+        errors,
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
@@ -182,7 +187,10 @@ struct Runner<'a> {
     consumer: SinkConsumer,
     key_conv: Arc<dyn Converter>,
     value_conv: Arc<dyn Converter>,
-    /// The next offset to consume for every partition whose records were `put`.
+    key_class: String,
+    value_class: String,
+    errors: SinkErrors,
+    /// The next offset to consume for every partition whose records were `put` or skipped.
     offsets: Offsets,
     topics: HashSet<String>,
     max_batch: usize,
@@ -281,16 +289,45 @@ impl Runner<'_> {
         for m in batch {
             let topic = m.topic().to_owned();
             let headers = headers_of(&m);
-            let key = self
-                .key_conv
-                .to_connect(&topic, &headers, m.key())
-                .await
-                .map_err(|e| located(e, "key", &m))?;
-            let value = self
-                .value_conv
-                .to_connect(&topic, &headers, m.payload())
-                .await
-                .map_err(|e| located(e, "value", &m))?;
+            // A skipped record is done with once reported: the commit that covers it waits
+            // for its dead letter queue write (`commit`).
+            self.offsets.insert(
+                TopicPartition {
+                    topic: topic.clone(),
+                    partition: m.partition(),
+                },
+                m.offset() + 1,
+            );
+            let (conv, t, h, msg) = (&self.key_conv, topic.as_str(), &headers, &m);
+            let converted = self
+                .errors
+                .execute(
+                    Stage::KeyConverter,
+                    &self.key_class,
+                    msg,
+                    move || async move {
+                        conv.to_connect(t, h, msg.key())
+                            .await
+                            .map_err(|e| located(e, "key", msg))
+                    },
+                )
+                .await?;
+            let Some(key) = converted else { continue };
+            let conv = &self.value_conv;
+            let converted = self
+                .errors
+                .execute(
+                    Stage::ValueConverter,
+                    &self.value_class,
+                    msg,
+                    move || async move {
+                        conv.to_connect(t, h, msg.payload())
+                            .await
+                            .map_err(|e| located(e, "value", msg))
+                    },
+                )
+                .await?;
+            let Some(value) = converted else { continue };
             if !self.topics.contains(&topic) {
                 self.topics.insert(topic.clone());
                 self.ctx.status.add_topic(&self.id.connector, &topic);
@@ -300,13 +337,6 @@ impl Runner<'_> {
                 rdkafka::Timestamp::CreateTime(t) => (TimestampType::CreateTime, Some(t)),
                 rdkafka::Timestamp::LogAppendTime(t) => (TimestampType::LogAppendTime, Some(t)),
             };
-            self.offsets.insert(
-                TopicPartition {
-                    topic: topic.clone(),
-                    partition: m.partition(),
-                },
-                m.offset() + 1,
-            );
             records.push(SinkRecord {
                 record: ConnectRecord {
                     topic,
@@ -328,6 +358,11 @@ impl Runner<'_> {
     /// Lets the task make its data durable, then commits what it says is safe.
     async fn commit(&mut self, task: &mut dyn SinkTask, mode: CommitMode) -> Result<()> {
         if self.offsets.is_empty() {
+            return Ok(());
+        }
+        let timeout = self.ctx.config.offset_flush_timeout;
+        if !self.errors.flush(timeout).await? {
+            tracing::warn!(task = %self.id, ?timeout, "dead letter queue writes not yet acknowledged; offsets will be committed later");
             return Ok(());
         }
         let safe = task.pre_commit(&self.offsets).await?;
@@ -380,13 +415,19 @@ fn consume_error(id: &TaskId, e: rdkafka::error::KafkaError) -> Result<()> {
     }
 }
 
+/// The error with the record's position; a retriable error stays retriable.
 fn located(e: ConnectError, what: &str, m: &OwnedMessage) -> ConnectError {
-    ConnectError::data(format!(
+    let message = format!(
         "could not convert the {what} of the record at {}-{} offset {}: {e}",
         m.topic(),
         m.partition(),
         m.offset()
-    ))
+    );
+    if e.retriable() {
+        ConnectError::external(message, true)
+    } else {
+        ConnectError::data(message)
+    }
 }
 
 /// Kafka headers as Connect headers with optional-bytes schemas.

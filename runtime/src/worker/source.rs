@@ -18,6 +18,7 @@ use serde_json::Value as Json;
 use tokio::sync::watch;
 
 use super::control::{TargetState, stopped};
+use super::errors::{SourceErrors, Stage};
 use super::{TaskId, WorkerContext, join_error};
 use crate::config::Props;
 use crate::connectors::{
@@ -112,6 +113,7 @@ pub async fn run(
 ) -> Result<()> {
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
+    let errors = SourceErrors::new(id, connector)?;
     let producer = Arc::new(producer(ctx, id, connector)?);
     let reader = Arc::new(ConnectorOffsets {
         connector: id.connector.clone(),
@@ -125,8 +127,11 @@ pub async fn run(
         ctx,
         id,
         producer: producer.clone(),
+        key_class: ctx.converter_class(connector, true),
+        value_class: ctx.converter_class(connector, false),
         key_conv,
         value_conv,
+        errors,
         pending: VecDeque::new(),
         topics: HashSet::new(),
         last_commit: Instant::now(),
@@ -146,6 +151,9 @@ struct Runner<'a> {
     producer: Arc<ThreadedProducer<AckContext>>,
     key_conv: Arc<dyn Converter>,
     value_conv: Arc<dyn Converter>,
+    key_class: String,
+    value_class: String,
+    errors: SourceErrors,
     pending: VecDeque<Pending>,
     topics: HashSet<String>,
     last_commit: Instant,
@@ -201,24 +209,45 @@ impl Runner<'_> {
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
         for rec in records {
             let topic = rec.record.topic.as_str();
-            let key = self
-                .key_conv
-                .from_connect(topic, &rec.record.headers, &rec.record.key)
-                .await
-                .map_err(|e| {
-                    ConnectError::data(format!(
-                        "could not convert the key of a record for topic {topic}: {e}"
-                    ))
-                })?;
-            let value = self
-                .value_conv
-                .from_connect(topic, &rec.record.headers, &rec.record.value)
-                .await
-                .map_err(|e| {
-                    ConnectError::data(format!(
-                        "could not convert the value of a record for topic {topic}: {e}"
-                    ))
-                })?;
+            let (conv, r) = (&self.key_conv, &rec);
+            let converted = self
+                .errors
+                .execute(
+                    Stage::KeyConverter,
+                    &self.key_class,
+                    r,
+                    move || async move {
+                        conv.from_connect(topic, &r.record.headers, &r.record.key)
+                            .await
+                            .map_err(|e| unconvertible(e, "key", topic))
+                    },
+                )
+                .await?;
+            let conv = &self.value_conv;
+            let converted = match converted {
+                Some(key) => self
+                    .errors
+                    .execute(
+                        Stage::ValueConverter,
+                        &self.value_class,
+                        r,
+                        move || async move {
+                            conv.from_connect(topic, &r.record.headers, &r.record.value)
+                                .await
+                                .map_err(|e| unconvertible(e, "value", topic))
+                        },
+                    )
+                    .await?
+                    .map(|value| (key, value)),
+                None => None,
+            };
+            let Some((key, value)) = converted else {
+                // Skipped (errors.tolerance=all): nothing to acknowledge, and its source
+                // offset counts as processed, as in Kafka Connect.
+                ack.remaining.fetch_sub(1, Ordering::AcqRel);
+                note_offset(&mut offsets, rec);
+                continue;
+            };
             let headers = kafka_headers(&rec);
             if !self.topics.contains(topic) {
                 self.topics.insert(topic.to_owned());
@@ -233,12 +262,7 @@ impl Runner<'_> {
                 ack.clone(),
             )
             .await?;
-            if !rec.source_partition.is_empty() || !rec.source_offset.is_empty() {
-                match offsets.iter_mut().find(|(p, _)| *p == rec.source_partition) {
-                    Some(slot) => slot.1 = rec.source_offset,
-                    None => offsets.push((rec.source_partition, rec.source_offset)),
-                }
-            }
+            note_offset(&mut offsets, rec);
         }
         self.pending.push_back(Pending { ack, offsets });
         Ok(())
@@ -359,6 +383,26 @@ impl Runner<'_> {
                 tracing::warn!(error = %e, "producer flush incomplete; unacknowledged records will be sent again after restart");
                 Ok(())
             })
+    }
+}
+
+/// Keeps the latest source offset of each source partition of a batch.
+fn note_offset(offsets: &mut Vec<(SourcePartition, SourceOffset)>, rec: SourceRecord) {
+    if !rec.source_partition.is_empty() || !rec.source_offset.is_empty() {
+        match offsets.iter_mut().find(|(p, _)| *p == rec.source_partition) {
+            Some(slot) => slot.1 = rec.source_offset,
+            None => offsets.push((rec.source_partition, rec.source_offset)),
+        }
+    }
+}
+
+/// A conversion error naming the topic; a retriable error stays retriable.
+fn unconvertible(e: ConnectError, what: &str, topic: &str) -> ConnectError {
+    let message = format!("could not convert the {what} of a record for topic {topic}: {e}");
+    if e.retriable() {
+        ConnectError::external(message, true)
+    } else {
+        ConnectError::data(message)
     }
 }
 
