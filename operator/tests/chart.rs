@@ -4,8 +4,8 @@
 //! `kubectl apply --dry-run=server`, the RBAC rules pinned to what the operator calls, and every
 //! Kubernetes example applied the same way after the CRDs are installed.
 //!
-//! Needs `e2e/services up kube helm && eval "$(e2e/services env)"` (helm and kubectl on PATH,
-//! KUBECONFIG set).
+//! Needs `e2e/services up kube helm hadolint && eval "$(e2e/services env)"` (helm, hadolint and
+//! kubectl on PATH, KUBECONFIG set).
 
 mod common;
 
@@ -43,7 +43,7 @@ fn run(program: &str, args: &[&str], stdin: Option<&str>) -> String {
         .spawn()
         .unwrap_or_else(|e| {
             panic!(
-                "cannot run {program}: {e}; run `e2e/services up kube helm && eval \"$(e2e/services env)\"` first"
+                "cannot run {program}: {e}; run `e2e/services up kube helm hadolint && eval \"$(e2e/services env)\"` first"
             )
         });
     if let Some(input) = stdin {
