@@ -620,3 +620,143 @@ fn dockerfiles_lint_clean_and_match_the_default_images() {
         "ghcr.io/ferry-dev/ferry-operator"
     );
 }
+
+/// The chart's RBAC is enough for the operator: the controllers run as the chart's service
+/// account (impersonated), with leader election, watching one namespace, and create a
+/// ConnectCluster's objects, write both kinds' status, add the Connector finalizer and take the
+/// Lease — any call the rules do not allow would stop one of these.
+#[tokio::test]
+async fn the_operator_runs_with_only_the_charts_rbac() {
+    crds_installed().await;
+    let release = TestNamespace::create("ferry-rbac-op");
+    let watched = TestNamespace::create("ferry-rbac-apps");
+    let set = [
+        "replicas=2".to_owned(),
+        format!("watchNamespace={}", watched.0),
+    ];
+    let docs = documents(&render(&release.0, &set));
+    let rbac: Vec<&Value> = docs
+        .iter()
+        .filter(|d| {
+            matches!(
+                d["kind"].as_str(),
+                Some("ServiceAccount" | "Role" | "RoleBinding")
+            )
+        })
+        .collect();
+    assert_eq!(rbac.len(), 5);
+    let list = json!({"apiVersion": "v1", "kind": "List", "items": rbac});
+    run("kubectl", &["apply", "-f", "-"], Some(&list.to_string()));
+    let account = format!("system:serviceaccount:{}:ferry-ferry-operator", release.0);
+    let can = |verb: &str, resource: &str| {
+        Command::new("kubectl")
+            .args([
+                "auth", "can-i", verb, resource, "--as", &account, "-n", &watched.0,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .expect("kubectl auth can-i")
+            .success()
+    };
+    assert!(can("patch", "connectors.ferry.dev"));
+    assert!(!can("get", "secrets"), "the operator must not read Secrets");
+    assert!(!can("list", "pods"));
+
+    let mut config = kube::Config::infer().await.expect("kubeconfig");
+    config.auth_info.impersonate = Some(account.clone());
+    let client = kube::Client::try_from(config).expect("impersonating client");
+    let settings = ferry_operator::Settings {
+        namespace: Some(watched.0.clone()),
+        requeue_after: std::time::Duration::from_secs(1),
+        ..ferry_operator::Settings::default()
+    };
+    let election = ferry_operator::leader::LeaderElection {
+        lease_name: "ferry-ferry-operator".into(),
+        ..ferry_operator::leader::LeaderElection::new(release.0.clone(), "chart-test")
+    };
+    let operator = tokio::spawn(ferry_operator::run(
+        client,
+        settings,
+        "127.0.0.1:0".parse().expect("address"),
+        Some(election),
+    ));
+
+    let objects = "apiVersion: ferry.dev/v1alpha1\nkind: ConnectCluster\nmetadata:\n  name: rbac\n\
+                   spec:\n  bootstrapServers: kafka:9092\n---\n\
+                   apiVersion: ferry.dev/v1alpha1\nkind: ConnectCluster\nmetadata:\n  name: gone\n\
+                   spec:\n  bootstrapServers: kafka:9092\n  external: http://127.0.0.1:9\n---\n\
+                   apiVersion: ferry.dev/v1alpha1\nkind: Connector\nmetadata:\n  name: rbac\n\
+                   spec:\n  clusterRef:\n    name: gone\n  class: FileStreamSource\n  config:\n    topic: t\n";
+    run(
+        "kubectl",
+        &["apply", "-f", "-", "--namespace", &watched.0],
+        Some(objects),
+    );
+    let get = |what: &str, path: &str| -> String {
+        Command::new("kubectl")
+            .args([
+                "get",
+                what,
+                "-n",
+                &watched.0,
+                "-o",
+                &format!("jsonpath={path}"),
+            ])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default()
+    };
+    common::eventually(
+        "the operator, as its service account, deploys and reports",
+        std::time::Duration::from_secs(90),
+        || async {
+            assert!(!operator.is_finished(), "the operator stopped");
+            let deployed = get("statefulset/rbac-connect", "{.metadata.name}") == "rbac-connect"
+                && get("poddisruptionbudget/rbac-connect", "{.metadata.name}") == "rbac-connect";
+            let cluster_status = get(
+                "connectcluster/rbac",
+                "{.status.conditions[?(@.type==\"Ready\")].status}",
+            );
+            let connector_reason = get(
+                "connector/rbac",
+                "{.status.conditions[?(@.type==\"Ready\")].reason}",
+            );
+            let finalizer = get("connector/rbac", "{.metadata.finalizers[0]}");
+            let lease = Command::new("kubectl")
+                .args([
+                    "get",
+                    "lease",
+                    "ferry-ferry-operator",
+                    "-n",
+                    &release.0,
+                    "-o",
+                    "jsonpath={.spec.holderIdentity}",
+                ])
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                .unwrap_or_default();
+            (deployed
+                && !cluster_status.is_empty()
+                && connector_reason == "ClusterUnreachable"
+                && finalizer == "ferry.dev/connector"
+                && lease == "chart-test")
+                .then_some(())
+        },
+    )
+    .await;
+    operator.abort();
+    // Let the namespaces go without the finalizer holding the Connector.
+    let _ = Command::new("kubectl")
+        .args([
+            "patch",
+            "connector/rbac",
+            "-n",
+            &watched.0,
+            "--type",
+            "merge",
+            "-p",
+            r#"{"metadata":{"finalizers":null}}"#,
+        ])
+        .output();
+}
