@@ -106,6 +106,9 @@ pub fn configuration_reference(registry: &Registry) -> String {
         }
         plugin_section(&mut out, plugin);
     }
+    // One newline at the end, as editors and `git diff --check` expect.
+    let mut out = out.trim_end().to_owned();
+    out.push('\n');
     out
 }
 
