@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The main job for now: a standalone FileStream pipeline against the local Kafka.
+# A standalone FileStream pipeline against the local Kafka: lines of test.txt into test.sink.txt.
 #   e2e/services up kafka && examples/standalone/run.sh
 # Lines appended to test.txt travel through Kafka (topic connect-test) into test.sink.txt.
 set -euo pipefail

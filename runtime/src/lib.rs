@@ -10,6 +10,7 @@ pub mod config;
 pub mod connectors;
 pub mod converters;
 pub mod data;
+pub mod docs;
 pub mod errors;
 pub mod herder;
 pub mod plugins;

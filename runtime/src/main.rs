@@ -56,8 +56,20 @@ enum Command {
         #[arg(long = "override", value_name = "KEY=VALUE")]
         overrides: Vec<String>,
     },
+    /// Print generated reference documentation.
+    Docs {
+        #[command(subcommand)]
+        doc: DocsCommand,
+    },
     #[command(flatten)]
     Client(ferry_runtime::cli::ClientCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DocsCommand {
+    /// Every config key of the worker, the connectors and the converters, as Markdown
+    /// (docs/configuration.md).
+    Config,
 }
 
 /// Initialises logging; returns a function that swaps the filter (for /admin/loggers).
@@ -86,9 +98,19 @@ fn init_logging() -> (String, rest::ReloadFn) {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    if let Command::Client(cmd) = cli.command {
-        return client(cmd);
-    }
+    let cli = match cli.command {
+        Command::Client(cmd) => return client(cmd),
+        Command::Docs {
+            doc: DocsCommand::Config,
+        } => {
+            print!(
+                "{}",
+                ferry_runtime::docs::configuration_reference(&Registry::builtin())
+            );
+            return std::process::ExitCode::SUCCESS;
+        }
+        command => Cli { command },
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -154,7 +176,7 @@ async fn run(cli: Cli) -> Result<()> {
             worker_config,
             overrides,
         } => distributed(worker_config, &overrides, root_level, reload).await,
-        Command::Client(_) => Ok(()),
+        Command::Client(_) | Command::Docs { .. } => Ok(()),
     }
 }
 

@@ -144,13 +144,13 @@ impl Registry {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,
                     factory: Factory::Converter(json_converter),
-                    config_def: ConfigDef::new,
+                    config_def: crate::converters::json_config_def,
                 },
                 Plugin {
                     class: "org.apache.kafka.connect.storage.StringConverter",
                     version: KAFKA,
                     factory: Factory::Converter(string_converter),
-                    config_def: ConfigDef::new,
+                    config_def: crate::converters::string_config_def,
                 },
                 Plugin {
                     class: "org.apache.kafka.connect.converters.ByteArrayConverter",

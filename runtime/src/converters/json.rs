@@ -36,6 +36,39 @@ const SCHEMAS_CACHE_SIZE_CONFIG: &str = "schemas.cache.size";
 const DECIMAL_FORMAT_CONFIG: &str = "decimal.format";
 const REPLACE_NULL_WITH_DEFAULT_CONFIG: &str = "replace.null.with.default";
 
+/// The keys JsonConverter reads, as Kafka's `JsonConverterConfig` declares them (for
+/// `GET /connector-plugins/JsonConverter/config` and docs/configuration.md).
+pub fn config_def() -> crate::config::ConfigDef {
+    use crate::config::def::Recommender;
+    use crate::config::{ConfigDef, ConfigKey, ConfigType, Importance};
+    ConfigDef::new()
+        .define(
+            ConfigKey::new(SCHEMAS_ENABLE_CONFIG, ConfigType::Boolean)
+                .default_value("true")
+                .importance(Importance::High)
+                .doc("Include schemas within each of the serialized values and keys."),
+        )
+        .define(
+            ConfigKey::new(SCHEMAS_CACHE_SIZE_CONFIG, ConfigType::Int)
+                .default_value("1000")
+                .importance(Importance::High)
+                .doc("The maximum number of schemas that can be cached in this converter instance."),
+        )
+        .define(
+            ConfigKey::new(DECIMAL_FORMAT_CONFIG, ConfigType::String)
+                .default_value("BASE64")
+                .recommender(Recommender::Values(&["BASE64", "NUMERIC"]))
+                .importance(Importance::Low)
+                .doc("Controls which format this converter will serialize decimals in. This value is case insensitive and can be either 'BASE64' (default) or 'NUMERIC'"),
+        )
+        .define(
+            ConfigKey::new(REPLACE_NULL_WITH_DEFAULT_CONFIG, ConfigType::Boolean)
+                .default_value("true")
+                .importance(Importance::Low)
+                .doc("Whether to replace fields that have a default value and that are null to the default value. When set to true, the default value is used, otherwise null is used."),
+        )
+}
+
 const ENVELOPE_ERROR: &str = "JsonConverter with schemas.enable requires \"schema\" and \"payload\" fields and may not contain additional fields. If you are trying to deserialize plain JSON data, set schemas.enable=false in your converter configuration.";
 
 const MILLIS_PER_DAY: i64 = 24 * 60 * 60 * 1000;

@@ -8,8 +8,8 @@ mod json;
 mod string;
 
 pub use bytearray::ByteArrayConverter;
-pub use json::JsonConverter;
-pub use string::StringConverter;
+pub use json::{JsonConverter, config_def as json_config_def};
+pub use string::{StringConverter, config_def as string_config_def};
 
 /// Java's `Double.toString`, `Float.toString` and `BigDecimal.toString`, for `Value`'s Display.
 pub(crate) use json::{write_java_bigdecimal, write_java_f32, write_java_f64};

@@ -8,6 +8,18 @@ use crate::errors::{ConnectError, Result};
 
 const ENCODING_CONFIG: &str = "converter.encoding";
 
+/// The key StringConverter reads, as Kafka's `StringConverterConfig` declares it (for
+/// `GET /connector-plugins/StringConverter/config` and docs/configuration.md).
+pub fn config_def() -> crate::config::ConfigDef {
+    use crate::config::{ConfigDef, ConfigKey, ConfigType, Importance};
+    ConfigDef::new().define(
+        ConfigKey::new(ENCODING_CONFIG, ConfigType::String)
+            .default_value("UTF8")
+            .importance(Importance::High)
+            .doc("The name of the Java character set to use for encoding strings as byte arrays."),
+    )
+}
+
 /// The Java charsets this converter supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Charset {
