@@ -24,6 +24,7 @@ use crate::data::{
 };
 use crate::errors::{ConnectError, Result};
 use crate::storage::State;
+use crate::transforms::TransformChain;
 
 /// The consumer group of a sink connector, as Kafka Connect names it.
 pub fn group_id(connector: &str) -> String {
@@ -106,6 +107,7 @@ pub async fn run(
 ) -> Result<()> {
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
+    let transforms = TransformChain::from_config(&ctx.registry, connector)?;
     let consumer = consumer(ctx, id, connector)?;
     let topics: Vec<String> = props
         .get(TOPICS)
@@ -161,6 +163,7 @@ pub async fn run(
         consumer,
         key_conv,
         value_conv,
+        transforms,
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
@@ -181,6 +184,8 @@ struct Runner<'a> {
     consumer: SinkConsumer,
     key_conv: Arc<dyn Converter>,
     value_conv: Arc<dyn Converter>,
+    /// `transforms=`: applied between the converters and `put`.
+    transforms: TransformChain,
     /// The next offset to consume for every partition whose records were `put`.
     offsets: Offsets,
     topics: HashSet<String>,
@@ -306,7 +311,8 @@ impl Runner<'_> {
                 },
                 m.offset() + 1,
             );
-            records.push(SinkRecord {
+            // A record a transform drops is skipped; its offset above still counts.
+            let transformed = self.transforms.apply(SinkRecord {
                 record: ConnectRecord {
                     topic,
                     partition: Some(m.partition()),
@@ -319,7 +325,8 @@ impl Runner<'_> {
                 timestamp_type,
                 original_key: m.key().map(bytes::Bytes::copy_from_slice),
                 original_value: m.payload().map(bytes::Bytes::copy_from_slice),
-            });
+            })?;
+            records.extend(transformed);
         }
         task.put(records).await
     }

@@ -27,6 +27,7 @@ use crate::converters::Converter;
 use crate::data::SourceRecord;
 use crate::errors::{ConnectError, Result};
 use crate::storage::{OffsetStore, State};
+use crate::transforms::TransformChain;
 
 /// Acknowledgement state of one polled batch.
 #[derive(Default)]
@@ -112,6 +113,7 @@ pub async fn run(
 ) -> Result<()> {
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
+    let transforms = TransformChain::from_config(&ctx.registry, connector)?;
     let producer = Arc::new(producer(ctx, id, connector)?);
     let reader = Arc::new(ConnectorOffsets {
         connector: id.connector.clone(),
@@ -126,6 +128,7 @@ pub async fn run(
         producer: producer.clone(),
         key_conv,
         value_conv,
+        transforms,
         pending: VecDeque::new(),
         topics: HashSet::new(),
         last_commit: Instant::now(),
@@ -145,6 +148,8 @@ struct Runner<'a> {
     producer: Arc<ThreadedProducer<AckContext>>,
     key_conv: Arc<dyn Converter>,
     value_conv: Arc<dyn Converter>,
+    /// `transforms=`: applied between `poll` and the converters.
+    transforms: TransformChain,
     pending: VecDeque<Pending>,
     topics: HashSet<String>,
     last_commit: Instant,
@@ -199,6 +204,19 @@ impl Runner<'_> {
         ack.remaining.store(records.len(), Ordering::Release);
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
         for rec in records {
+            // A record a transform drops still moves its source on (as in Kafka Connect).
+            let position = (!self.transforms.is_empty())
+                .then(|| (rec.source_partition.clone(), rec.source_offset.clone()));
+            let Some(rec) = self.transforms.apply(rec)? else {
+                ack.remaining.fetch_sub(1, Ordering::AcqRel);
+                if let Some((p, o)) = position.filter(|(p, o)| !p.is_empty() || !o.is_empty()) {
+                    match offsets.iter_mut().find(|(known, _)| *known == p) {
+                        Some(slot) => slot.1 = o,
+                        None => offsets.push((p, o)),
+                    }
+                }
+                continue;
+            };
             let topic = rec.record.topic.as_str();
             let key = self
                 .key_conv
