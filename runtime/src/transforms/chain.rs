@@ -248,3 +248,167 @@ fn build_predicate(
         ))),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::config::props;
+    use crate::data::{Schema, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value};
+
+    fn chain(p: &[(&str, &str)]) -> Result<TransformChain> {
+        TransformChain::from_config(&Registry::builtin(), &props(p))
+    }
+
+    fn sink(value: SchemaAndValue) -> SinkRecord {
+        SinkRecord {
+            record: ConnectRecord {
+                topic: "t".into(),
+                partition: Some(3),
+                value,
+                ..Default::default()
+            },
+            kafka_offset: 42,
+            ..Default::default()
+        }
+    }
+
+    /// The README's seed option: the JDBC row's `id` becomes the record key.
+    #[test]
+    fn value_to_key_then_extract_field_keys_by_the_row_id() {
+        let mut c = chain(&[
+            ("transforms", "createKey,extractId"),
+            (
+                "transforms.createKey.type",
+                "org.apache.kafka.connect.transforms.ValueToKey",
+            ),
+            ("transforms.createKey.fields", "id"),
+            (
+                "transforms.extractId.type",
+                "org.apache.kafka.connect.transforms.ExtractField$Key",
+            ),
+            ("transforms.extractId.field", "id"),
+        ])
+        .unwrap();
+        assert_eq!(c.len(), 2);
+        let schema = SchemaBuilder::struct_()
+            .field("id", Schema::primitive(SchemaType::Int64))
+            .field("name", Schema::optional_string())
+            .build();
+        let row = Struct::new(schema.clone())
+            .with("id", Value::Int64(7))
+            .with("name", Value::from("seven"));
+        let rec = SourceRecord {
+            record: ConnectRecord {
+                topic: "mysql-sample_data".into(),
+                value: SchemaAndValue::new(Some(schema), Value::Struct(row.clone())),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let out = c.apply(rec).unwrap().unwrap();
+        assert_eq!(
+            out.record.key,
+            SchemaAndValue::new(Some(Schema::primitive(SchemaType::Int64)), Value::Int64(7))
+        );
+        assert_eq!(out.record.value.value, Value::Struct(row));
+    }
+
+    #[test]
+    fn predicates_and_negation_choose_the_records() {
+        let filter = |negate: &str| {
+            chain(&[
+                ("transforms", "drop"),
+                ("transforms.drop.type", "Filter"),
+                ("transforms.drop.predicate", "tomb"),
+                ("transforms.drop.negate", negate),
+                ("predicates", "tomb"),
+                ("predicates.tomb.type", "RecordIsTombstone"),
+            ])
+            .unwrap()
+        };
+        let live = || sink(SchemaAndValue::new(None, Value::from("x")));
+        let tomb = || sink(SchemaAndValue::null());
+        let mut drop_tombstones = filter("false");
+        assert!(drop_tombstones.apply(tomb()).unwrap().is_none());
+        assert_eq!(drop_tombstones.apply(live()).unwrap(), Some(live()));
+        let mut keep_tombstones = filter("true");
+        assert_eq!(keep_tombstones.apply(tomb()).unwrap(), Some(tomb()));
+        assert!(keep_tombstones.apply(live()).unwrap().is_none());
+        // No transforms: the record as it was.
+        assert_eq!(chain(&[]).unwrap().apply(live()).unwrap(), Some(live()));
+    }
+
+    #[test]
+    fn a_failure_names_the_transform_and_the_record() {
+        let mut c = chain(&[
+            ("transforms", "pick"),
+            (
+                "transforms.pick.type",
+                "org.apache.kafka.connect.transforms.ExtractField$Value",
+            ),
+            ("transforms.pick.field", "id"),
+        ])
+        .unwrap();
+        let err = c
+            .apply(sink(SchemaAndValue::new(None, Value::Int32(1))))
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "transformation 'pick' (org.apache.kafka.connect.transforms.ExtractField$Value) failed \
+             on the record from topic t partition 3 offset 42: Only Map objects supported in \
+             absence of schema for [field extraction], found: java.lang.Integer"
+        );
+        let e: ConnectError = err.into();
+        assert_eq!(e.blame(), crate::errors::Blame::User);
+        assert!(
+            e.trace()
+                .starts_with("org.apache.kafka.connect.errors.DataException: ")
+        );
+    }
+
+    #[test]
+    fn bad_configurations_name_the_alias_and_key() {
+        let err = |p: &[(&str, &str)]| chain(p).err().unwrap().to_string();
+        assert_eq!(
+            err(&[("transforms", "a")]),
+            "Invalid transformation configuration: transforms.a.type: Missing required \
+             configuration \"transforms.a.type\" which has no default value."
+        );
+        assert_eq!(
+            err(&[("transforms", "a"), ("transforms.a.type", "JsonConverter")]),
+            "Invalid transformation configuration: transforms.a.type: Invalid value JsonConverter \
+             for configuration transforms.a.type: Not a Transformation"
+        );
+        assert_eq!(
+            err(&[
+                ("transforms", "a"),
+                (
+                    "transforms.a.type",
+                    "org.apache.kafka.connect.transforms.HoistField$Value"
+                ),
+            ]),
+            "Invalid transformation configuration: transforms.a.field: Missing required \
+             configuration \"transforms.a.field\" which has no default value."
+        );
+        assert_eq!(
+            err(&[
+                ("transforms", "a"),
+                ("transforms.a.type", "Filter"),
+                ("transforms.a.predicate", "p"),
+            ]),
+            "Invalid transformation configuration: Invalid value p for configuration \
+             transforms.a.predicate: no predicate named 'p' is configured (predicates.p.type is \
+             not set)"
+        );
+        assert!(
+            err(&[("transforms", "a,a"), ("transforms.a.type", "Filter")])
+                .contains("Duplicate alias")
+        );
+        // An ambiguous simple name is no alias.
+        assert!(
+            err(&[("transforms", "a"), ("transforms.a.type", "Value")])
+                .contains("Class Value could not be found.")
+        );
+    }
+}
