@@ -155,6 +155,29 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
     .await;
     // Nothing else arrived.
     assert_eq!(lines(&output), kept);
+
+    // A source whose every record is filtered writes nothing, yet its offset moves on.
+    let filtered = format!("{base}-filtered");
+    create(
+        &worker,
+        "all-filtered",
+        json!({
+            "connector.class": "FileStreamSource",
+            "file": drop_in.to_str().unwrap(),
+            "topic": filtered,
+            "transforms": "none",
+            "transforms.none.type": "org.apache.kafka.connect.transforms.Filter",
+        }),
+    )
+    .await;
+    let end = std::fs::metadata(&drop_in).unwrap().len();
+    wait_for("the filtered source's offset", Duration::from_secs(30), || async {
+        let body = worker.get("/connectors/all-filtered/offsets").await;
+        (body == json!({"offsets": [{"partition": {"filename": drop_in.to_str().unwrap()}, "offset": {"position": end}}]}))
+            .then_some(())
+    })
+    .await;
+    assert!(consume(&filtered, 1, Duration::from_secs(2)).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

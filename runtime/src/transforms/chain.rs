@@ -93,6 +93,12 @@ impl TransformChain {
         self.steps.len()
     }
 
+    /// Whether a record may be dropped (a `Filter` is in the chain): a source loop then keeps
+    /// the record's source position aside, since a dropped record still moves its source on.
+    pub fn may_drop(&self) -> bool {
+        self.steps.iter().any(|s| s.class == super::filter::CLASS)
+    }
+
     /// Builds the chain a connector's `transforms` and `predicates` describe. Errors name
     /// the alias and the key.
     pub fn from_config(registry: &Registry, connector: &Props) -> Result<Self> {

@@ -205,7 +205,9 @@ impl Runner<'_> {
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
         for rec in records {
             // A record a transform drops still moves its source on (as in Kafka Connect).
-            let position = (!self.transforms.is_empty())
+            let position = self
+                .transforms
+                .may_drop()
                 .then(|| (rec.source_partition.clone(), rec.source_offset.clone()));
             let Some(rec) = self.transforms.apply(rec)? else {
                 ack.remaining.fetch_sub(1, Ordering::AcqRel);
