@@ -135,6 +135,18 @@ impl Transformation for ExtractField {
         _: &RecordContext,
     ) -> Result<Option<ConnectRecord>> {
         let slot = self.side.of_mut(&mut record);
+        // A top-level field of a map we own: move it out instead of copying it.
+        if slot.schema.is_none()
+            && self.path.len() == 1
+            && let Value::Map(m) = &mut slot.value
+        {
+            let found = m
+                .iter()
+                .rposition(|(k, _)| k.as_str() == Some(self.path[0].as_str()));
+            let v = found.map_or(Value::Null, |i| m.swap_remove(i).1);
+            *slot = SchemaAndValue::new(None, v);
+            return Ok(Some(record));
+        }
         *slot = match &slot.schema {
             None => SchemaAndValue::new(None, self.schemaless(&slot.value)?),
             Some(schema) => self.with_schema(&self.path, schema, &slot.value)?,

@@ -201,16 +201,20 @@ impl Transformation for InsertField {
         if operating.value.is_null() {
             return Ok(Some(record));
         }
-        let updated = match &operating.schema {
-            None => {
-                let m = require_map(&operating.value, PURPOSE)?;
-                let mut out = m.to_vec();
-                for (f, v) in self.inserted(&record, ctx, false)? {
+        if operating.schema.is_none() {
+            require_map(&operating.value, PURPOSE)?;
+            let inserted = self.inserted(&record, ctx, false)?;
+            // The record is ours: extend its map in place instead of copying it.
+            if let Value::Map(out) = &mut self.side.of_mut(&mut record).value {
+                for (f, v) in inserted {
                     out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
                     out.push((Value::String(f.name), v));
                 }
-                SchemaAndValue::new(None, Value::Map(out))
             }
+            return Ok(Some(record));
+        }
+        let updated = match &operating.schema {
+            None => return Ok(Some(record)),
             Some(_) => {
                 let value = require_struct(&operating.value, PURPOSE)?;
                 let schema = match self.cache.get(&value.schema) {

@@ -59,6 +59,8 @@ pub fn java_replacement(java: &str) -> String {
 pub struct RegexRouter {
     regex: Regex,
     replacement: String,
+    /// The last topic routed and its new name: a task mostly sees the same few topics.
+    last: Option<(String, String)>,
 }
 
 impl RegexRouter {
@@ -73,6 +75,7 @@ impl RegexRouter {
         Ok(RegexRouter {
             regex,
             replacement: java_replacement(c.string("replacement")?.unwrap_or_default()),
+            last: None,
         })
     }
 }
@@ -83,12 +86,21 @@ impl Transformation for RegexRouter {
         mut record: ConnectRecord,
         _: &RecordContext,
     ) -> Result<Option<ConnectRecord>> {
-        if self.regex.is_match(&record.topic) {
-            record.topic = self
-                .regex
-                .replace(&record.topic, self.replacement.as_str())
-                .into_owned();
+        if let Some((from, to)) = &self.last
+            && *from == record.topic
+        {
+            record.topic.clone_from(to);
+            return Ok(Some(record));
         }
+        let routed = if self.regex.is_match(&record.topic) {
+            self.regex
+                .replace(&record.topic, self.replacement.as_str())
+                .into_owned()
+        } else {
+            record.topic.clone()
+        };
+        let from = std::mem::replace(&mut record.topic, routed);
+        self.last = Some((from, record.topic.clone()));
         Ok(Some(record))
     }
 }
@@ -132,6 +144,27 @@ mod tests {
         // Only a match of the whole name counts.
         assert_eq!(route("orders", "sales", "my-orders"), "my-orders");
         assert_eq!(route("(?<name>.*)", "${name}\\$", "t"), "t$");
+        // The remembered last route never leaks to another topic.
+        let mut t = RegexRouter::new(
+            &config_def()
+                .parse(&props(&[("regex", "a(.*)"), ("replacement", "b$1")]))
+                .unwrap(),
+        )
+        .unwrap();
+        let mut routed = Vec::new();
+        for topic in ["a1", "a1", "x", "a2", "x"] {
+            let r = ConnectRecord {
+                topic: topic.into(),
+                ..Default::default()
+            };
+            routed.push(
+                t.apply(r, &RecordContext::default())
+                    .unwrap()
+                    .unwrap()
+                    .topic,
+            );
+        }
+        assert_eq!(routed, ["b1", "b1", "x", "b2", "x"]);
         assert!(
             config_def()
                 .parse(&props(&[("regex", "("), ("replacement", "x")]))
