@@ -53,6 +53,8 @@ impl Transformation for HoistField {
                 })?;
                 let mut s = Struct::new(updated.clone());
                 s.put(field, value);
+                // As Kafka's `Struct.put`: a null needs an optional schema.
+                crate::transforms::util::validate_struct(&s)?;
                 SchemaAndValue::new(Some(updated), Value::Struct(s))
             }
         };
@@ -132,6 +134,18 @@ mod tests {
             a.key.schema.as_ref().unwrap(),
             b.key.schema.as_ref().unwrap()
         ));
+        // A null under a required schema is refused, as Kafka's Struct.put refuses it.
+        let r = ConnectRecord {
+            value: SchemaAndValue::new(Some(Schema::string()), Value::Null),
+            ..Default::default()
+        };
+        assert_eq!(
+            hoist(Side::Value)
+                .apply(r, &RecordContext::default())
+                .unwrap_err()
+                .to_string(),
+            "Invalid value: null used for required field: \"line\", schema type: STRING"
+        );
         // A null (tombstone) value is hoisted too.
         let r = ConnectRecord::default();
         let out = hoist(Side::Value)
