@@ -47,6 +47,8 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
         format!("{base}-keep"),
         format!("{base}-drop"),
     );
+    // A unique name: its consumer group must not wait for members of earlier runs.
+    let sink = unique("smt-sink");
     let keep_in = dir.path().join("keep.txt");
     let drop_in = dir.path().join("drop.txt");
     let output = dir.path().join("out.txt");
@@ -99,7 +101,7 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
     // subscribed only at its next metadata refresh).
     create(
         &worker,
-        "sink",
+        &sink,
         json!({
             "connector.class": "FileStreamSink",
             "file": output.to_str().unwrap(),
@@ -123,7 +125,7 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
         "200 lines in the sink file",
         Duration::from_secs(60),
         || async {
-            let status = worker.get("/connectors/sink/status").await;
+            let status = worker.get(&format!("/connectors/{sink}/status")).await;
             assert_ne!(status["tasks"][0]["state"], "FAILED", "{status}");
             let l = lines(&output);
             (l.len() >= 200).then_some(l)
@@ -136,7 +138,7 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
         "both topics' sink offsets",
         Duration::from_secs(30),
         || async {
-            let body = worker.get("/connectors/sink/offsets").await;
+            let body = worker.get(&format!("/connectors/{sink}/offsets")).await;
             let mut offsets: Vec<(String, i64)> = body["offsets"]
                 .as_array()
                 .unwrap()
@@ -184,11 +186,12 @@ async fn chains_on_source_and_sink_deliver_exactly_the_transformed_records() {
 async fn a_failing_transform_fails_the_task_naming_alias_class_and_record() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("smt-fail");
+    let (failing, nothing) = (unique("extract-fails"), unique("insert-nothing"));
     produce(&topic, &[b"\"a string, not a map\""]);
     let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
     create(
         &worker,
-        "extract-fails",
+        &failing,
         json!({
             "connector.class": "FileStreamSink",
             "file": dir.path().join("out.txt").to_str().unwrap(),
@@ -200,7 +203,7 @@ async fn a_failing_transform_fails_the_task_naming_alias_class_and_record() {
     )
     .await;
     let status = wait_for("the sink task to fail", Duration::from_secs(30), || async {
-        let s = worker.get("/connectors/extract-fails/status").await;
+        let s = worker.get(&format!("/connectors/{failing}/status")).await;
         (s["tasks"][0]["state"] == "FAILED").then_some(s)
     })
     .await;
@@ -218,7 +221,7 @@ async fn a_failing_transform_fails_the_task_naming_alias_class_and_record() {
     // A configuration only the transform itself can reject fails the task at start.
     create(
         &worker,
-        "insert-nothing",
+        &nothing,
         json!({
             "connector.class": "FileStreamSink",
             "file": dir.path().join("out2.txt").to_str().unwrap(),
@@ -229,7 +232,7 @@ async fn a_failing_transform_fails_the_task_naming_alias_class_and_record() {
     )
     .await;
     let status = wait_for("the task to fail", Duration::from_secs(30), || async {
-        let s = worker.get("/connectors/insert-nothing/status").await;
+        let s = worker.get(&format!("/connectors/{nothing}/status")).await;
         (s["tasks"][0]["state"] == "FAILED").then_some(s)
     })
     .await;
