@@ -16,6 +16,7 @@ pub mod herder;
 pub mod plugins;
 pub mod rest;
 pub mod storage;
+pub mod transforms;
 pub mod worker;
 
 /// Ferry's own version.

@@ -65,6 +65,8 @@ pub type ConverterFactory = fn(&ConverterConfig, bool) -> Result<Arc<dyn Convert
 pub enum Factory {
     Connector(ConnectorFactory),
     Converter(ConverterFactory),
+    Transformation(crate::transforms::TransformFactory),
+    Predicate(crate::transforms::PredicateFactory),
 }
 
 /// One registered plugin.
@@ -86,6 +88,8 @@ impl Plugin {
                 ConnectorType::Sink => PluginType::Sink,
             },
             Factory::Converter(_) => PluginType::Converter,
+            Factory::Transformation(_) => PluginType::Transformation,
+            Factory::Predicate(_) => PluginType::Predicate,
         }
     }
 
@@ -94,7 +98,9 @@ impl Plugin {
         simple_name(self.class)
     }
 
-    /// Every name this plugin answers to.
+    /// Every name this plugin may answer to; [`Registry::find`] uses an alias only when no
+    /// other plugin claims it (Kafka's `PluginUtils.computeAliases`), so `Value` of the many
+    /// `$Value` transforms names none of them.
     pub fn aliases(&self) -> Vec<&'static str> {
         let simple = self.simple_name();
         let mut names = vec![self.class, simple];
@@ -140,6 +146,10 @@ impl Registry {
                 crate::converters::avro::plugin(),
                 elasticsearch::plugin(),
                 jdbc::source_plugin(),
+            ]
+            .into_iter()
+            .chain(crate::transforms::plugins::all())
+            .chain([
                 Plugin {
                     class: "org.apache.kafka.connect.json.JsonConverter",
                     version: KAFKA,
@@ -158,7 +168,8 @@ impl Registry {
                     factory: Factory::Converter(bytearray_converter),
                     config_def: ConfigDef::new,
                 },
-            ],
+            ])
+            .collect(),
         }
     }
 
@@ -169,10 +180,14 @@ impl Registry {
     /// Finds a plugin by class name or alias.
     pub fn find(&self, name: &str) -> Option<&Plugin> {
         let name = name.trim();
-        self.plugins
-            .iter()
-            .find(|p| p.class == name)
-            .or_else(|| self.plugins.iter().find(|p| p.aliases().contains(&name)))
+        if let Some(p) = self.plugins.iter().find(|p| p.class == name) {
+            return Some(p);
+        }
+        let mut claimed = self.plugins.iter().filter(|p| p.aliases().contains(&name));
+        match (claimed.next(), claimed.next()) {
+            (Some(p), None) => Some(p),
+            _ => None,
+        }
     }
 
     /// Finds a connector plugin, or says which ones exist.
@@ -224,7 +239,7 @@ impl Registry {
         match &plugin.factory {
             Factory::Connector(f) => crate::config::connector::common_def(f.connector_type())
                 .merge(&(plugin.config_def)()),
-            Factory::Converter(_) => (plugin.config_def)(),
+            _ => (plugin.config_def)(),
         }
     }
 }

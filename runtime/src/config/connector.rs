@@ -177,6 +177,7 @@ pub fn base_def() -> ConfigDef {
         .define(
             ConfigKey::new("transforms", T::List)
                 .default_value("")
+                .validator(Validator::Custom(unique_aliases))
                 .importance(I::Low)
                 .doc("Aliases for the transformations to be applied to records.")
                 .group(TRANSFORMS, 12)
@@ -186,6 +187,7 @@ pub fn base_def() -> ConfigDef {
         .define(
             ConfigKey::new("predicates", T::List)
                 .default_value("")
+                .validator(Validator::Custom(unique_aliases))
                 .importance(I::Low)
                 .doc("Aliases for the predicates used by transformations.")
                 .group(PREDICATES, 13)
@@ -281,6 +283,17 @@ pub fn base_def() -> ConfigDef {
                 .width(W::Short)
                 .display("Log Error Details"),
         )
+}
+
+/// Kafka's alias validator for `transforms` and `predicates`: no alias twice.
+fn unique_aliases(v: &super::def::Parsed) -> Result<(), String> {
+    if let super::def::Parsed::List(items) = v {
+        let mut seen = std::collections::HashSet::new();
+        if !items.iter().all(|a| seen.insert(a)) {
+            return Err("Duplicate alias provided.".into());
+        }
+    }
+    Ok(())
 }
 
 /// The keys only sink connectors accept.

@@ -98,7 +98,19 @@ pub trait Herder: Send + Sync {
                 version: p.version.to_owned(),
             })
             .collect();
-        out.sort_by(|a, b| a.class.cmp(&b.class));
+        // Kafka lists connectors, then transformations, predicates and converters, each
+        // sorted by class.
+        let rank = |t: &crate::plugins::PluginType| {
+            use crate::plugins::PluginType as P;
+            match t {
+                P::Source | P::Sink => 0,
+                P::Transformation => 1,
+                P::Predicate => 2,
+                P::Converter => 3,
+                P::HeaderConverter => 4,
+            }
+        };
+        out.sort_by(|a, b| (rank(&a.ty), &a.class).cmp(&(rank(&b.ty), &b.class)));
         out
     }
 
@@ -114,7 +126,7 @@ pub trait Herder: Send + Sync {
             Factory::Connector(f) => {
                 own.merge(&crate::config::connector::common_def(f.connector_type()))
             }
-            Factory::Converter(_) => own,
+            _ => own,
         };
         Ok(all.describe())
     }

@@ -113,9 +113,16 @@ pub fn validate(
             ))
         })?;
     let (plugin, factory) = ctx.registry.connector(class)?;
-    let def = ctx.registry.connector_config_def(plugin);
+    let def =
+        ctx.registry
+            .connector_config_def(plugin)
+            .merge(&crate::transforms::enrich::enrich_def(
+                &ctx.registry,
+                config,
+            ));
     let mut infos = def.config_infos(plugin.class, config);
     cross_validate(factory.connector_type(), &mut infos);
+    crate::transforms::enrich::add_cross_errors(config, &mut infos);
     crate::config::connector::enrich_with_worker(&mut infos, &ctx.config);
     // Converters named by the connector must exist and accept their settings.
     for (key, is_key) in [("key.converter", true), ("value.converter", false)] {

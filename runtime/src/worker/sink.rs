@@ -25,6 +25,7 @@ use crate::data::{
 };
 use crate::errors::{ConnectError, Result};
 use crate::storage::State;
+use crate::transforms::TransformChain;
 
 /// The consumer group of a sink connector, as Kafka Connect names it.
 pub fn group_id(connector: &str) -> String {
@@ -108,6 +109,7 @@ pub async fn run(
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
     let errors = SinkErrors::new(ctx, id, connector).await?;
+    let transforms = TransformChain::from_config(&ctx.registry, connector)?;
     let consumer = consumer(ctx, id, connector)?;
     let topics: Vec<String> = props
         .get(TOPICS)
@@ -167,6 +169,7 @@ pub async fn run(
         key_conv,
         value_conv,
         errors,
+        transforms,
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
@@ -190,6 +193,8 @@ struct Runner<'a> {
     key_class: String,
     value_class: String,
     errors: SinkErrors,
+    /// `transforms=`: applied between the converters and `put`.
+    transforms: TransformChain,
     /// The next offset to consume for every partition whose records were `put` or skipped.
     offsets: Offsets,
     topics: HashSet<String>,
@@ -337,7 +342,8 @@ impl Runner<'_> {
                 rdkafka::Timestamp::CreateTime(t) => (TimestampType::CreateTime, Some(t)),
                 rdkafka::Timestamp::LogAppendTime(t) => (TimestampType::LogAppendTime, Some(t)),
             };
-            records.push(SinkRecord {
+            // A record a transform drops is skipped; its offset above still counts.
+            let transformed = self.transforms.apply(SinkRecord {
                 record: ConnectRecord {
                     topic,
                     partition: Some(m.partition()),
@@ -351,6 +357,22 @@ impl Runner<'_> {
                 original_key: m.key().map(bytes::Bytes::copy_from_slice),
                 original_value: m.payload().map(bytes::Bytes::copy_from_slice),
             });
+            match transformed {
+                Ok(out) => records.extend(out),
+                Err(e) => {
+                    // The TRANSFORMATION stage, under the failing transform's class: the
+                    // tolerance decides whether the record is skipped (and dead-lettered)
+                    // or the task fails.
+                    let class = e.class.to_owned();
+                    let mut failure = Some(transform_failure(e));
+                    self.errors
+                        .execute(Stage::Transformation, &class, &m, move || {
+                            let e = failure.take();
+                            async move { Err::<(), _>(e.unwrap_or_else(retried_transform)) }
+                        })
+                        .await?;
+                }
+            }
         }
         task.put(records).await
     }
@@ -398,6 +420,24 @@ impl Runner<'_> {
 
 /// Consumer errors librdkafka recovers from (a topic not created yet, a broker
 /// restarting) are logged; only fatal ones fail the task.
+/// A transform's failure as the error handler sees it. Transforms are functions of the
+/// record, so their failures are never retried (the record went into the failed attempt).
+pub(crate) fn transform_failure(e: Box<crate::transforms::error::TransformError>) -> ConnectError {
+    match ConnectError::from(e) {
+        ConnectError::External { message, .. } => ConnectError::External {
+            message,
+            retriable: false,
+        },
+        other => other,
+    }
+}
+
+/// What a second attempt at a transform would report; never reached, since
+/// [`transform_failure`] is not retriable.
+pub(crate) fn retried_transform() -> ConnectError {
+    ConnectError::internal("a failed transformation was retried without its record")
+}
+
 fn consume_error(id: &TaskId, e: rdkafka::error::KafkaError) -> Result<()> {
     use rdkafka::error::KafkaError;
     use rdkafka::types::RDKafkaErrorCode as Code;

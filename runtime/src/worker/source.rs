@@ -19,15 +19,17 @@ use tokio::sync::watch;
 
 use super::control::{TargetState, stopped};
 use super::errors::{SourceErrors, Stage};
+use super::sink::{retried_transform, transform_failure};
 use super::{TaskId, WorkerContext, join_error};
 use crate::config::Props;
 use crate::connectors::{
     OffsetReader, SourceOffset, SourcePartition, SourceTask, SourceTaskContext,
 };
 use crate::converters::Converter;
-use crate::data::SourceRecord;
+use crate::data::{ConnectRecord, SourceRecord};
 use crate::errors::{ConnectError, Result};
 use crate::storage::{OffsetStore, State};
+use crate::transforms::TransformChain;
 
 /// Acknowledgement state of one polled batch.
 #[derive(Default)]
@@ -114,6 +116,7 @@ pub async fn run(
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
     let errors = SourceErrors::new(id, connector)?;
+    let transforms = TransformChain::from_config(&ctx.registry, connector)?;
     let producer = Arc::new(producer(ctx, id, connector)?);
     let reader = Arc::new(ConnectorOffsets {
         connector: id.connector.clone(),
@@ -132,6 +135,7 @@ pub async fn run(
         key_conv,
         value_conv,
         errors,
+        transforms,
         pending: VecDeque::new(),
         topics: HashSet::new(),
         last_commit: Instant::now(),
@@ -154,6 +158,8 @@ struct Runner<'a> {
     key_class: String,
     value_class: String,
     errors: SourceErrors,
+    /// `transforms=`: applied between `poll` and the converters.
+    transforms: TransformChain,
     pending: VecDeque<Pending>,
     topics: HashSet<String>,
     last_commit: Instant,
@@ -208,6 +214,41 @@ impl Runner<'_> {
         ack.remaining.store(records.len(), Ordering::Release);
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
         for rec in records {
+            // A record a transform drops still moves its source on (as in Kafka Connect).
+            let position = self
+                .transforms
+                .may_drop()
+                .then(|| (rec.source_partition.clone(), rec.source_offset.clone()));
+            let rec = match self.transforms.apply(rec) {
+                Ok(Some(rec)) => rec,
+                Ok(None) => {
+                    ack.remaining.fetch_sub(1, Ordering::AcqRel);
+                    note_position(&mut offsets, position);
+                    continue;
+                }
+                Err(e) => {
+                    // The TRANSFORMATION stage: skipped under errors.tolerance=all (its
+                    // position counts as processed when known), else the task fails.
+                    let class = e.class.to_owned();
+                    let stand_in = SourceRecord {
+                        record: ConnectRecord {
+                            topic: e.topic.clone(),
+                            ..ConnectRecord::default()
+                        },
+                        ..SourceRecord::default()
+                    };
+                    let mut failure = Some(transform_failure(e));
+                    self.errors
+                        .execute(Stage::Transformation, &class, &stand_in, move || {
+                            let e = failure.take();
+                            async move { Err::<(), _>(e.unwrap_or_else(retried_transform)) }
+                        })
+                        .await?;
+                    ack.remaining.fetch_sub(1, Ordering::AcqRel);
+                    note_position(&mut offsets, position);
+                    continue;
+                }
+            };
             let topic = rec.record.topic.as_str();
             let (conv, r) = (&self.key_conv, &rec);
             let converted = self
@@ -387,6 +428,23 @@ impl Runner<'_> {
 }
 
 /// Keeps the latest source offset of each source partition of a batch.
+/// Like [`note_offset`], for a position kept aside before the record was transformed.
+fn note_position(
+    offsets: &mut Vec<(SourcePartition, SourceOffset)>,
+    position: Option<(SourcePartition, SourceOffset)>,
+) {
+    if let Some((source_partition, source_offset)) = position {
+        note_offset(
+            offsets,
+            SourceRecord {
+                source_partition,
+                source_offset,
+                ..SourceRecord::default()
+            },
+        );
+    }
+}
+
 fn note_offset(offsets: &mut Vec<(SourcePartition, SourceOffset)>, rec: SourceRecord) {
     if !rec.source_partition.is_empty() || !rec.source_offset.is_empty() {
         match offsets.iter_mut().find(|(p, _)| *p == rec.source_partition) {
