@@ -12,6 +12,7 @@ pub mod converters;
 pub mod data;
 pub mod errors;
 pub mod herder;
+pub mod metrics;
 pub mod plugins;
 pub mod rest;
 pub mod storage;

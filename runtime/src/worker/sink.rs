@@ -34,9 +34,17 @@ pub fn group_id(connector: &str) -> String {
 #[derive(Default)]
 struct RebalanceContext {
     revoked: Mutex<Vec<TopicPartition>>,
+    /// Where librdkafka's statistics report the consumer lag.
+    metrics: std::sync::OnceLock<crate::metrics::TaskMetrics>,
 }
 
-impl ClientContext for RebalanceContext {}
+impl ClientContext for RebalanceContext {
+    fn stats(&self, statistics: rdkafka::Statistics) {
+        if let Some(m) = self.metrics.get() {
+            m.set_lag(crate::metrics::max_consumer_lag(&statistics));
+        }
+    }
+}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(
@@ -74,7 +82,9 @@ fn consumer(ctx: &WorkerContext, id: &TaskId, connector: &Props) -> Result<SinkC
         // (librdkafka's default) is ~40 MiB. With a smaller queue the fetcher must top it up
         // promptly instead of after its default one-second backoff.
         .set("queued.min.messages", "10000")
-        .set("fetch.queue.backoff.ms", "10");
+        .set("fetch.queue.backoff.ms", "10")
+        // The consumer lag metric comes from librdkafka's statistics.
+        .set("statistics.interval.ms", "5000");
     for (k, v) in ctx.config.consumer_settings() {
         cfg.set(k, v);
     }
@@ -107,6 +117,7 @@ pub async fn run(
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
     let consumer = consumer(ctx, id, connector)?;
+    let _ = consumer.context().metrics.set(ctx.metrics.task(id));
     let topics: Vec<String> = props
         .get(TOPICS)
         .map(|t| {
@@ -164,6 +175,7 @@ pub async fn run(
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
+        metrics: ctx.metrics.task(id),
     };
     let result = runner.run_loop(&mut *task, &mut control).await;
     let committed = if result.is_ok() {
@@ -185,6 +197,7 @@ struct Runner<'a> {
     offsets: Offsets,
     topics: HashSet<String>,
     max_batch: usize,
+    metrics: crate::metrics::TaskMetrics,
 }
 
 impl Runner<'_> {
@@ -276,6 +289,8 @@ impl Runner<'_> {
     }
 
     async fn deliver(&mut self, task: &mut dyn SinkTask, batch: Vec<OwnedMessage>) -> Result<()> {
+        self.metrics.read(batch.len());
+        let n = batch.len();
         let mut records = Vec::with_capacity(batch.len());
         for m in batch {
             let topic = m.topic().to_owned();
@@ -321,7 +336,9 @@ impl Runner<'_> {
                 original_value: m.payload().map(bytes::Bytes::copy_from_slice),
             });
         }
-        task.put(records).await
+        task.put(records).await?;
+        self.metrics.put(n);
+        Ok(())
     }
 
     /// Lets the task make its data durable, then commits what it says is safe.
@@ -338,11 +355,14 @@ impl Runner<'_> {
         if tpl.count() == 0 {
             return Ok(());
         }
+        let started = Instant::now();
         let result = match mode {
             // A synchronous commit waits on the network: keep it off the async threads.
             CommitMode::Sync => tokio::task::block_in_place(|| self.consumer.commit(&tpl, mode)),
             CommitMode::Async => self.consumer.commit(&tpl, mode),
         };
+        self.metrics
+            .offset_commit(result.is_ok(), started.elapsed());
         match result {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = tpl.count(), "committed sink offsets");
