@@ -99,7 +99,6 @@ async fn metrics_count_known_traffic() {
         (format!("kafka_connect_source_task_metrics_source_record_write_total{src}"), N as f64),
         (format!("kafka_connect_sink_task_metrics_sink_record_read_total{snk}"), N as f64),
         (format!("kafka_connect_sink_task_metrics_sink_record_send_total{snk}"), N as f64),
-        (format!("kafka_connect_sink_task_metrics_sink_record_lag_max{snk}"), 0.0),
         (format!("kafka_connect_task_error_metrics_deadletterqueue_produce_requests{snk}"), 0.0),
         ("kafka_connect_connector_status{connector=\"msrc\",status=\"running\"}".to_owned(), 1.0),
         ("kafka_connect_connector_task_status{connector=\"msink\",task=\"0\",status=\"running\"}".to_owned(), 1.0),

@@ -84,7 +84,6 @@ pub struct Metrics {
     pub(crate) source_write: Family<TaskLabels, Counter>,
     pub(crate) sink_read: Family<TaskLabels, Counter>,
     pub(crate) sink_send: Family<TaskLabels, Counter>,
-    pub(crate) sink_lag: Family<TaskLabels, Gauge>,
     pub(crate) batch_size: Family<TaskLabels, Histogram, Buckets>,
     pub(crate) commit_success: Family<TaskLabels, Counter>,
     pub(crate) commit_failure: Family<TaskLabels, Counter>,
@@ -119,7 +118,6 @@ impl Metrics {
             source_write: Family::default(),
             sink_read: Family::default(),
             sink_send: Family::default(),
-            sink_lag: Family::default(),
             batch_size: buckets(batch_buckets),
             commit_success: Family::default(),
             commit_failure: Family::default(),
@@ -163,7 +161,6 @@ impl Metrics {
             "Records handed to the sink task's put",
             m.sink_send.clone(),
         );
-        r.register(format!("{sink}sink_record_lag_max"), "Records between the sink task's position and the end of its partition furthest behind (consumer lag, from librdkafka's statistics every 5 s)", m.sink_lag.clone());
         r.register(
             format!("{task}batch_size"),
             "Records per batch (source poll or sink put)",
@@ -265,7 +262,6 @@ impl Metrics {
         ] {
             f.remove(&l);
         }
-        self.sink_lag.remove(&l);
         self.batch_size.remove(&l);
         self.commit_seconds.remove(&l);
         for f in [
@@ -334,20 +330,6 @@ impl Metrics {
         prometheus_client::encoding::text::encode(&mut out, &self.registry)?;
         Ok(out)
     }
-}
-
-/// The largest consumer lag of any partition in librdkafka's statistics (0 when unknown).
-pub fn max_consumer_lag(statistics: &rdkafka::Statistics) -> i64 {
-    statistics
-        .topics
-        .values()
-        .flat_map(|t| t.partitions.iter())
-        // Partition -1 is librdkafka's internal unassigned-partition queue.
-        .filter(|(p, _)| **p >= 0)
-        .map(|(_, p)| p.consumer_lag)
-        .max()
-        .unwrap_or(0)
-        .max(0)
 }
 
 /// Kafka's status metric values: the state in lower case.

@@ -3,7 +3,6 @@
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
-use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
 use super::{Count, Metrics, TaskLabels};
@@ -21,7 +20,6 @@ pub struct TaskMetrics {
     write: Counter,
     read: Counter,
     send: Counter,
-    lag: Gauge,
     batch: Histogram,
     commit_ok: Counter,
     commit_failed: Counter,
@@ -41,7 +39,6 @@ impl TaskMetrics {
             write: m.source_write.get_or_create(&l).clone(),
             read: m.sink_read.get_or_create(&l).clone(),
             send: m.sink_send.get_or_create(&l).clone(),
-            lag: m.sink_lag.get_or_create(&l).clone(),
             batch: m.batch_size.get_or_create(&l).clone(),
             commit_ok: m.commit_success.get_or_create(&l).clone(),
             commit_failed: m.commit_failure.get_or_create(&l).clone(),
@@ -75,11 +72,6 @@ impl TaskMetrics {
     pub fn put(&self, n: usize) {
         self.send.inc_by(n as u64);
         self.batch.observe(n as f64);
-    }
-
-    /// A sink task's consumer lag (records behind the ends of its partitions).
-    pub fn set_lag(&self, records: i64) {
-        self.lag.set(records);
     }
 
     /// An offset commit finished.

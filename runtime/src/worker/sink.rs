@@ -34,17 +34,9 @@ pub fn group_id(connector: &str) -> String {
 #[derive(Default)]
 struct RebalanceContext {
     revoked: Mutex<Vec<TopicPartition>>,
-    /// Where librdkafka's statistics report the consumer lag.
-    metrics: std::sync::OnceLock<crate::metrics::TaskMetrics>,
 }
 
-impl ClientContext for RebalanceContext {
-    fn stats(&self, statistics: rdkafka::Statistics) {
-        if let Some(m) = self.metrics.get() {
-            m.set_lag(crate::metrics::max_consumer_lag(&statistics));
-        }
-    }
-}
+impl ClientContext for RebalanceContext {}
 
 impl ConsumerContext for RebalanceContext {
     fn pre_rebalance(
@@ -82,9 +74,7 @@ fn consumer(ctx: &WorkerContext, id: &TaskId, connector: &Props) -> Result<SinkC
         // (librdkafka's default) is ~40 MiB. With a smaller queue the fetcher must top it up
         // promptly instead of after its default one-second backoff.
         .set("queued.min.messages", "10000")
-        .set("fetch.queue.backoff.ms", "10")
-        // The consumer lag metric comes from librdkafka's statistics.
-        .set("statistics.interval.ms", "5000");
+        .set("fetch.queue.backoff.ms", "10");
     for (k, v) in ctx.config.consumer_settings() {
         cfg.set(k, v);
     }
@@ -117,7 +107,6 @@ pub async fn run(
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
     let consumer = consumer(ctx, id, connector)?;
-    let _ = consumer.context().metrics.set(ctx.metrics.task(id));
     let topics: Vec<String> = props
         .get(TOPICS)
         .map(|t| {
