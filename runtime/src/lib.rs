@@ -13,6 +13,7 @@ pub mod data;
 pub mod docs;
 pub mod errors;
 pub mod herder;
+pub mod metrics;
 pub mod plugins;
 pub mod rest;
 pub mod storage;

@@ -16,6 +16,7 @@ use tracing_subscriber::{EnvFilter, reload};
 
 use ferry_runtime::cluster::MembershipConfig;
 use ferry_runtime::config::files::{apply_overrides, load_connector_config, load_worker_config};
+use ferry_runtime::config::providers::ConfigProviders;
 use ferry_runtime::config::worker::WorkerConfig;
 use ferry_runtime::herder::{DistributedHerder, DistributedSettings, Herder, StandaloneHerder};
 use ferry_runtime::plugins::Registry;
@@ -266,6 +267,15 @@ async fn standalone(
     reload: rest::ReloadFn,
 ) -> Result<()> {
     let props = load_worker_config(&worker_path)?;
+    // As Kafka's worker, the worker's own settings may use its config providers too.
+    let providers = Arc::new(
+        ConfigProviders::from_worker(&props)
+            .with_context(|| format!("invalid worker config {}", worker_path.display()))?,
+    );
+    let props = providers
+        .resolve(&props, "the worker")
+        .await
+        .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
     let config = WorkerConfig::standalone(&props)
         .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
     // Read every connector file before starting anything, so a typo fails fast.
@@ -291,8 +301,12 @@ async fn standalone(
         registry: Arc::new(Registry::builtin()),
         offsets,
         status: Arc::new(StatusStore::default()),
+        providers,
+        metrics: Arc::default(),
     };
-    let herder: Arc<dyn Herder> = Arc::new(StandaloneHerder::start(ctx.clone()));
+    let standalone = StandaloneHerder::start(ctx.clone());
+    standalone.set_starting();
+    let herder: Arc<dyn Herder> = Arc::new(standalone.clone());
     let h = herder.clone();
     let create_all = async move {
         for (path, name, config) in connectors {
@@ -303,6 +317,7 @@ async fn standalone(
                 })?;
             tracing::info!(connector = name, "connector created");
         }
+        standalone.set_ready();
         Ok(())
     };
     serve(
@@ -325,6 +340,15 @@ async fn distributed(
 ) -> Result<()> {
     let mut props = load_worker_config(&worker_path)?;
     apply_overrides(&mut props, overrides)?;
+    // As Kafka's worker, the worker's own settings may use its config providers too.
+    let providers = Arc::new(
+        ConfigProviders::from_worker(&props)
+            .with_context(|| format!("invalid worker config {}", worker_path.display()))?,
+    );
+    let props = providers
+        .resolve(&props, "the worker")
+        .await
+        .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
     let config = WorkerConfig::distributed(&props)
         .with_context(|| format!("invalid worker config {}", worker_path.display()))?;
     let mut membership = MembershipConfig::from_worker(&props)
@@ -350,6 +374,8 @@ async fn distributed(
         registry: Arc::new(Registry::builtin()),
         offsets,
         status,
+        providers,
+        metrics: Arc::default(),
     };
     let settings = DistributedSettings {
         membership,

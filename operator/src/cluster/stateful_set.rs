@@ -59,8 +59,9 @@ pub fn stateful_set(cluster: &ConnectCluster, config_hash: &str) -> Result<State
         tolerations: (!template.tolerations.is_empty()).then(|| template.tolerations.clone()),
         affinity: template.affinity.clone(),
         termination_grace_period_seconds: Some(TERMINATION_GRACE_SECONDS),
-        // Workers talk to Kafka and to each other, never to the Kubernetes API.
-        automount_service_account_token: Some(false),
+        // Workers talk to Kafka and to each other; the Kubernetes API only to read Secrets
+        // through the Kubernetes Secret config provider, and then they need the token.
+        automount_service_account_token: Some(uses_kubernetes_secret_provider(cluster)),
         ..PodSpec::default()
     };
     Ok(StatefulSet {
@@ -179,6 +180,19 @@ fn env(cluster: &ConnectCluster) -> Vec<EnvVar> {
     out.retain(|e| !cluster.spec.env.iter().any(|u| u.name == e.name));
     out.extend(cluster.spec.env.iter().cloned());
     out
+}
+
+/// Strimzi's class name, which Ferry's worker implements (`${secrets:NAMESPACE/NAME:KEY}`).
+pub const KUBERNETES_SECRET_PROVIDER: &str = "io.strimzi.kafka.KubernetesSecretConfigProvider";
+
+/// Whether the worker config declares the Kubernetes Secret config provider, which reads
+/// Secrets from the API server with the pod's service account token.
+fn uses_kubernetes_secret_provider(cluster: &ConnectCluster) -> bool {
+    cluster.spec.config.iter().any(|(k, v)| {
+        k.starts_with("config.providers.")
+            && k.ends_with(".class")
+            && v.trim() == KUBERNETES_SECRET_PROVIDER
+    })
 }
 
 fn volumes(cluster: &ConnectCluster) -> (Vec<Volume>, Vec<VolumeMount>) {
@@ -303,6 +317,23 @@ mod tests {
                 ("POD_NAME".to_owned(), Some("mine".to_owned())),
             ]
         );
+    }
+
+    #[test]
+    fn the_token_is_mounted_only_for_the_kubernetes_secret_provider() {
+        let mut cluster = fixtures::connect_cluster("c").build();
+        let automount = |c: &ConnectCluster| {
+            pod(&stateful_set(c, "abc").expect("sts")).automount_service_account_token
+        };
+        assert_eq!(automount(&cluster), Some(false));
+        cluster.spec.config = BTreeMap::from([
+            ("config.providers".to_owned(), "secrets".to_owned()),
+            (
+                "config.providers.secrets.class".to_owned(),
+                KUBERNETES_SECRET_PROVIDER.to_owned(),
+            ),
+        ]);
+        assert_eq!(automount(&cluster), Some(true));
     }
 
     #[test]

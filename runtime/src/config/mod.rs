@@ -5,6 +5,7 @@ pub mod connector;
 pub mod def;
 pub mod files;
 pub mod properties;
+pub mod providers;
 pub mod worker;
 
 pub use def::{ConfigDef, ConfigKey, ConfigType, Importance, ParsedConfig, Validator, Width};

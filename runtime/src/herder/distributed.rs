@@ -850,6 +850,7 @@ impl MemberLoop {
                     continue;
                 }
                 self.started.store(true, Ordering::Release);
+                self.ctx.metrics.rebalance_completed();
                 if self.need_rejoin {
                     // Revoked work has stopped: the follow-up round starts now, not at the
                     // next heartbeat or config change.

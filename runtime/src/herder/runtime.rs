@@ -158,8 +158,23 @@ impl LocalRuntime {
                 return false;
             }
         };
+        // The instance sees resolved values; everything stored or reported keeps the
+        // references.
+        let resolved = match self
+            .ctx
+            .providers
+            .resolve(config, &format!("connector {name}"))
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(connector = name, error = %e, "connector failed to start");
+                self.report_connector(name, State::Failed, Some(e.trace()));
+                return false;
+            }
+        };
         let mut instance = factory.new_connector();
-        if let Err(e) = instance.start(config).await {
+        if let Err(e) = instance.start(&resolved).await {
             tracing::error!(connector = name, error = %e, "connector failed to start");
             self.report_connector(name, State::Failed, Some(e.trace()));
             return false;
@@ -209,7 +224,7 @@ impl LocalRuntime {
             Ok(configs) => {
                 let class = task_class(c.class);
                 Some(
-                    configs
+                    crate::config::providers::reverse_transform(&c.config, configs)
                         .into_iter()
                         .map(|mut t| {
                             t.insert("task.class".into(), class.clone());
@@ -241,13 +256,29 @@ impl LocalRuntime {
                 return;
             }
         };
+        let whose = format!("task {id}");
+        let resolved = match self.ctx.providers.resolve(connector_config, &whose).await {
+            Ok(c) => match self.ctx.providers.resolve(task_config, &whose).await {
+                Ok(t) => Ok((c, t)),
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        };
+        let (connector_resolved, task_resolved) = match resolved {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(task = %id, error = %e, "task failed to start");
+                self.ctx.report(&id, State::Failed, Some(e.trace()));
+                return;
+            }
+        };
         tracing::info!(task = %id, "starting task");
         let handle = worker::start_task(
             &self.ctx,
             factory,
             id.clone(),
-            connector_config.clone(),
-            task_config.clone(),
+            connector_resolved,
+            task_resolved,
             target,
         );
         self.tasks.insert(
@@ -267,7 +298,11 @@ impl LocalRuntime {
             .filter_map(|id| self.tasks.remove(&id))
             .map(|t| t.handle)
             .collect();
+        let stopped: Vec<TaskId> = handles.iter().map(|h| h.id.clone()).collect();
         futures::future::join_all(handles.into_iter().map(|h| h.stop(timeout))).await;
+        for id in &stopped {
+            self.ctx.metrics.remove_task(id);
+        }
     }
 
     /// Pauses or resumes a connector and its local tasks (STOPPED is handled by stopping).

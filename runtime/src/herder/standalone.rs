@@ -2,6 +2,7 @@
 //! configs live in memory (as in Kafka Connect's standalone mode), offsets in a file.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
 
 use futures::FutureExt;
@@ -51,6 +52,9 @@ pub struct StandaloneHerder {
     tx: mpsc::UnboundedSender<Job>,
     shared: Shared,
     ctx: WorkerContext,
+    /// False while the connectors named on the command line are being created
+    /// (`GET /health` answers 503 then).
+    ready: Arc<AtomicBool>,
 }
 
 struct Inner {
@@ -83,7 +87,12 @@ impl StandaloneHerder {
                 job(&mut inner).await;
             }
         });
-        StandaloneHerder { tx, shared, ctx }
+        StandaloneHerder {
+            tx,
+            shared,
+            ctx,
+            ready: Arc::new(AtomicBool::new(true)),
+        }
     }
 
     /// Runs `f` on the actor and waits for its answer.
@@ -107,6 +116,16 @@ impl StandaloneHerder {
             .map_err(|_| HerderError::Internal("the herder dropped the request".into()))
     }
 
+    /// Reports "starting" on `GET /health` until [`set_ready`](Self::set_ready).
+    pub fn set_starting(&self) {
+        self.ready.store(false, Ordering::Release);
+    }
+
+    /// The worker's connector configs are loaded: `GET /health` reports healthy.
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
     fn snapshot(&self, name: &str) -> Result<Snapshot, HerderError> {
         read(&self.shared, |m| m.get(name).cloned())
             .ok_or_else(|| HerderError::not_found_connector(name))
@@ -117,6 +136,14 @@ impl StandaloneHerder {
 impl Herder for StandaloneHerder {
     fn context(&self) -> &WorkerContext {
         &self.ctx
+    }
+
+    async fn health(&self) -> super::WorkerHealth {
+        if self.ready.load(Ordering::Acquire) {
+            super::WorkerHealth::Healthy
+        } else {
+            super::WorkerHealth::Starting
+        }
     }
 
     fn connectors(&self) -> Vec<String> {

@@ -171,6 +171,8 @@ pub(crate) mod tests {
             registry: Arc::new(Registry::builtin()),
             offsets: Arc::new(FileOffsetStore::open(offsets).unwrap()),
             status: Arc::new(StatusStore::default()),
+            providers: Arc::default(),
+            metrics: Arc::default(),
         };
         (
             dir,
@@ -762,6 +764,23 @@ pub(crate) mod tests {
             json_of("GET", "/health", None).await,
             (200, reference["body"].clone())
         );
+    }
+
+    #[tokio::test]
+    async fn metrics_are_openmetrics_text() {
+        let (_dir, app) = test_app();
+        let (status, headers, text) = send_with(app, "GET", "/metrics", None, None).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(headers["content-type"], crate::metrics::CONTENT_TYPE);
+        for line in [
+            "# TYPE kafka_connect_worker_metrics_connector_count gauge",
+            "kafka_connect_worker_metrics_connector_count 0",
+            "# TYPE kafka_connect_worker_rebalance_metrics_completed_rebalances counter",
+            "kafka_connect_worker_rebalance_metrics_completed_rebalances_total 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line} in\n{text}");
+        }
+        assert!(text.ends_with("# EOF\n"), "{text}");
     }
 
     /// A recorded answer of Kafka Connect 4.3.1 (e2e/reference).

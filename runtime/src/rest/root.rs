@@ -14,6 +14,38 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(server_info))
         .routes(routes!(health))
         .routes(routes!(openapi_json))
+        .routes(routes!(metrics))
+}
+
+/// The worker's metrics in Prometheus (OpenMetrics) text format: per connector and task on
+/// this worker, and per worker. See README, "Metrics and health".
+#[utoipa::path(
+    get,
+    operation_id = "getMetrics",
+    path = "/metrics",
+    tag = "server",
+    responses(
+        (status = 200, description = "The metrics", body = String,
+            content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8")
+    )
+)]
+async fn metrics(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let ctx = state.herder.context();
+    match ctx.metrics.render(&ctx.status, &ctx.worker_id) {
+        Ok(body) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                crate::metrics::CONTENT_TYPE,
+            )],
+            body,
+        )
+            .into_response(),
+        Err(e) => super::ApiError::from(crate::herder::HerderError::Internal(format!(
+            "could not encode the metrics: {e}"
+        )))
+        .into_response(),
+    }
 }
 
 /// The worker's version and the Kafka cluster it belongs to.

@@ -12,9 +12,11 @@ use std::sync::Arc;
 
 use crate::config::Props;
 use crate::config::connector::{KEY_CONVERTER, VALUE_CONVERTER};
+use crate::config::providers::ConfigProviders;
 use crate::config::worker::WorkerConfig;
 use crate::converters::Converter;
 use crate::errors::{ConnectError, Result};
+use crate::metrics::Metrics;
 use crate::plugins::{ConnectorFactory, Registry};
 use crate::storage::{OffsetStore, State, StatusStore, TaskStatus};
 
@@ -42,6 +44,9 @@ pub struct WorkerContext {
     pub registry: Arc<Registry>,
     pub offsets: Arc<dyn OffsetStore>,
     pub status: Arc<StatusStore>,
+    /// Resolve `${provider:path:key}` references when connectors and tasks start.
+    pub providers: Arc<ConfigProviders>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl WorkerContext {

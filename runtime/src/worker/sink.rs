@@ -173,6 +173,7 @@ pub async fn run(
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
+        metrics: ctx.metrics.task(id),
     };
     let result = runner.run_loop(&mut *task, &mut control).await;
     let committed = if result.is_ok() {
@@ -199,6 +200,7 @@ struct Runner<'a> {
     offsets: Offsets,
     topics: HashSet<String>,
     max_batch: usize,
+    metrics: crate::metrics::TaskMetrics,
 }
 
 impl Runner<'_> {
@@ -290,6 +292,8 @@ impl Runner<'_> {
     }
 
     async fn deliver(&mut self, task: &mut dyn SinkTask, batch: Vec<OwnedMessage>) -> Result<()> {
+        self.metrics.read(batch.len());
+        let n = batch.len();
         let mut records = Vec::with_capacity(batch.len());
         for m in batch {
             let topic = m.topic().to_owned();
@@ -374,7 +378,9 @@ impl Runner<'_> {
                 }
             }
         }
-        task.put(records).await
+        task.put(records).await?;
+        self.metrics.put(n);
+        Ok(())
     }
 
     /// Lets the task make its data durable, then commits what it says is safe.
@@ -396,11 +402,14 @@ impl Runner<'_> {
         if tpl.count() == 0 {
             return Ok(());
         }
+        let started = Instant::now();
         let result = match mode {
             // A synchronous commit waits on the network: keep it off the async threads.
             CommitMode::Sync => tokio::task::block_in_place(|| self.consumer.commit(&tpl, mode)),
             CommitMode::Async => self.consumer.commit(&tpl, mode),
         };
+        self.metrics
+            .offset_commit(result.is_ok(), started.elapsed());
         match result {
             Ok(()) => {
                 tracing::debug!(task = %self.id, partitions = tpl.count(), "committed sink offsets");

@@ -36,6 +36,7 @@ use crate::transforms::TransformChain;
 struct BatchAck {
     remaining: AtomicUsize,
     error: OnceLock<String>,
+    metrics: Option<crate::metrics::TaskMetrics>,
 }
 
 /// A polled batch waiting for its acknowledgements, with the last offset of each partition.
@@ -59,6 +60,8 @@ impl ProducerContext for AckContext {
                 "failed to send a record to topic {}: {e}",
                 msg.topic()
             ));
+        } else if let Some(m) = &ack.metrics {
+            m.written(1);
         }
         ack.remaining.fetch_sub(1, Ordering::AcqRel);
     }
@@ -140,6 +143,7 @@ pub async fn run(
         topics: HashSet::new(),
         last_commit: Instant::now(),
         unwritten: Vec::new(),
+        metrics: ctx.metrics.task(id),
     };
     let result = runner.run_loop(&mut *task, &mut control).await;
     // Whatever happened, commit what Kafka acknowledged, then stop the task.
@@ -165,6 +169,7 @@ struct Runner<'a> {
     last_commit: Instant,
     /// Acknowledged offsets whose write failed; written with the next commit.
     unwritten: Vec<(SourcePartition, Option<SourceOffset>)>,
+    metrics: crate::metrics::TaskMetrics,
 }
 
 impl Runner<'_> {
@@ -198,6 +203,7 @@ impl Runner<'_> {
                 r = task.poll() => r?,
                 () = stopped(&mut watch_stop) => return Ok(()),
             };
+            self.metrics.polled(records.len());
             if !records.is_empty() {
                 self.send(records).await?;
             }
@@ -210,7 +216,10 @@ impl Runner<'_> {
 
     /// Converts and sends a batch; its offsets become committable once all are acknowledged.
     async fn send(&mut self, records: Vec<SourceRecord>) -> Result<()> {
-        let ack = Arc::new(BatchAck::default());
+        let ack = Arc::new(BatchAck {
+            metrics: Some(self.metrics.clone()),
+            ..BatchAck::default()
+        });
         ack.remaining.store(records.len(), Ordering::Release);
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
         for rec in records {
@@ -391,6 +400,7 @@ impl Runner<'_> {
             return Ok(());
         }
         let n = merged.len();
+        let started = Instant::now();
         let written = tokio::time::timeout(
             self.ctx.config.offset_flush_timeout,
             self.ctx.offsets.put(&self.id.connector, merged.clone()),
@@ -404,6 +414,8 @@ impl Runner<'_> {
                 self.ctx.config.offset_flush_timeout
             )),
         };
+        self.metrics
+            .offset_commit(error.is_none(), started.elapsed());
         if let Some(error) = error {
             tracing::error!(task = %self.id, %error, partitions = n, "could not write source offsets; they will be written with the next commit");
             self.unwritten = merged;

@@ -133,12 +133,21 @@ pub fn distributed_props(group: &str, port: u16) -> Vec<(String, String)> {
 impl Worker {
     /// Starts a distributed worker with `props` and waits until REST answers.
     pub async fn start_distributed(dir: &Path, props: &[(String, String)]) -> Worker {
-        Self::spawn(dir, props, "distributed", &[]).await
+        Self::spawn(dir, props, "distributed", &[], &[]).await
+    }
+
+    /// Starts a distributed worker with extra environment variables.
+    pub async fn start_distributed_env(
+        dir: &Path,
+        props: &[(String, String)],
+        env: &[(&str, &str)],
+    ) -> Worker {
+        Self::spawn(dir, props, "distributed", &[], env).await
     }
 
     /// Starts a worker with `props` and connector config files, and waits until REST answers.
     pub async fn start(dir: &Path, props: &[(String, String)], connectors: &[PathBuf]) -> Worker {
-        Self::spawn(dir, props, "standalone", connectors).await
+        Self::spawn(dir, props, "standalone", connectors, &[]).await
     }
 
     async fn spawn(
@@ -146,6 +155,7 @@ impl Worker {
         props: &[(String, String)],
         mode: &str,
         connectors: &[PathBuf],
+        env: &[(&str, &str)],
     ) -> Worker {
         let port = props
             .iter()
@@ -161,6 +171,7 @@ impl Worker {
             .arg(&worker_file)
             .args(connectors)
             .env("FERRY_LOG", "info,ferry_runtime=debug")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(&log).unwrap())
             .spawn()
