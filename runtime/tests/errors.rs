@@ -499,3 +499,54 @@ async fn a_dead_letter_queue_the_broker_cannot_replicate_fails_the_task() {
         "{trace}"
     );
 }
+
+/// A transform that fails on a record is the TRANSFORMATION stage: under tolerance all the
+/// record goes to the dead letter queue under the transform's class, the others through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_transform_is_dead_lettered_under_tolerance_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("errors-smt");
+    let dlq = unique("errors-smt-dlq");
+    // ExtractField$Value needs a map (schemaless): a bare string fails it.
+    produce(
+        &topic,
+        &[b"{\"x\":\"a\"}", b"\"not a map\"", b"{\"x\":\"b\"}"],
+    );
+    let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
+    let output = dir.path().join("out.txt");
+    create_connector(
+        &worker,
+        "extracting",
+        json!({
+            "connector.class": "FileStreamSink",
+            "file": output.to_str().unwrap(),
+            "topics": topic,
+            "transforms": "x",
+            "transforms.x.type": "org.apache.kafka.connect.transforms.ExtractField$Value",
+            "transforms.x.field": "x",
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": dlq,
+            "errors.deadletterqueue.topic.replication.factor": "1",
+            "errors.deadletterqueue.context.headers.enable": "true",
+        }),
+    )
+    .await;
+    wait_for(
+        "both good records written",
+        Duration::from_secs(30),
+        || async { (lines(&output) == ["a", "b"]).then_some(()) },
+    )
+    .await;
+    let dead = consume_dead(&dlq, 1, Duration::from_secs(30));
+    assert_eq!(dead.len(), 1, "exactly one dead letter");
+    let d = &dead[0];
+    assert_eq!(d.value.as_deref(), Some(&b"\"not a map\""[..]));
+    assert_eq!(d.header("__connect.errors.stage"), Some("TRANSFORMATION"));
+    assert_eq!(
+        d.header("__connect.errors.class.name"),
+        Some("org.apache.kafka.connect.transforms.ExtractField$Value")
+    );
+    assert_eq!(d.header("__connect.errors.offset"), Some("1"));
+    let status = worker.get("/connectors/extracting/status").await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+}

@@ -206,6 +206,8 @@ fn herder(dir: &Path) -> StandaloneHerder {
         registry: Arc::new(Registry::builtin()),
         offsets: Arc::new(FileOffsetStore::open(dir.join("offsets")).expect("offset store")),
         status: Arc::new(StatusStore::default()),
+        providers: Arc::default(),
+        metrics: Arc::default(),
     };
     StandaloneHerder::start(ctx)
 }

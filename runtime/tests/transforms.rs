@@ -211,7 +211,8 @@ async fn a_failing_transform_fails_the_task_naming_alias_class_and_record() {
     assert_eq!(
         trace,
         format!(
-            "org.apache.kafka.connect.errors.DataException: transformation 'pick' \
+            "org.apache.kafka.connect.errors.ConnectException: Tolerance exceeded in error handler\n\
+             Caused by: org.apache.kafka.connect.errors.DataException: transformation 'pick' \
              (org.apache.kafka.connect.transforms.ExtractField$Value) failed on the record from \
              topic {topic} partition 0 offset 0: Only Map objects supported in absence of schema \
              for [field extraction], found: java.lang.String"
