@@ -549,4 +549,18 @@ async fn a_failing_transform_is_dead_lettered_under_tolerance_all() {
     assert_eq!(d.header("__connect.errors.offset"), Some("1"));
     let status = worker.get("/connectors/extracting/status").await;
     assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    // The error metrics count it.
+    let (_, metrics, _) = worker.call("GET", "/metrics", None).await;
+    let metrics = metrics.as_str().unwrap_or_default().to_owned();
+    for name in [
+        "kafka_connect_task_error_metrics_total_records_skipped",
+        "kafka_connect_task_error_metrics_total_record_failures",
+        "kafka_connect_task_error_metrics_deadletterqueue_produce_requests",
+    ] {
+        let line = metrics
+            .lines()
+            .find(|l| l.starts_with(name) && l.contains("connector=\"extracting\""))
+            .unwrap_or_else(|| panic!("no {name} in:\n{metrics}"));
+        assert!(line.ends_with(" 1"), "{line}");
+    }
 }

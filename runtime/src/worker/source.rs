@@ -118,7 +118,7 @@ pub async fn run(
 ) -> Result<()> {
     let key_conv = ctx.converter(connector, true)?;
     let value_conv = ctx.converter(connector, false)?;
-    let errors = SourceErrors::new(id, connector)?;
+    let errors = SourceErrors::new(ctx, id, connector)?;
     let transforms = TransformChain::from_config(&ctx.registry, connector)?;
     let producer = Arc::new(producer(ctx, id, connector)?);
     let reader = Arc::new(ConnectorOffsets {

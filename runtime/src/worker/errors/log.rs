@@ -30,6 +30,11 @@ impl LogReporter {
 
     /// A consumed record failed: its position is always logged, its key and value only
     /// with `errors.log.include.messages=true` (they may hold personal data).
+    /// Whether failures are logged (`errors.log.enable`).
+    pub fn enabled(&self) -> bool {
+        self.enabled
+    }
+
     pub fn report_sink(&self, original: &OwnedMessage, failure: &Failure) {
         if !self.enabled {
             return;

@@ -29,12 +29,14 @@ use super::{TaskId, WorkerContext};
 use crate::config::Props;
 use crate::data::SourceRecord;
 use crate::errors::{ConnectError, Result};
+use crate::metrics::TaskMetrics;
 
 /// The error handling of one sink task.
 pub struct SinkErrors {
     operator: RetryWithToleranceOperator,
     log: LogReporter,
     dlq: Option<DeadLetterQueueReporter>,
+    metrics: TaskMetrics,
 }
 
 impl SinkErrors {
@@ -50,6 +52,7 @@ impl SinkErrors {
             operator: RetryWithToleranceOperator::new(&config),
             log: LogReporter::new(task, &config),
             dlq,
+            metrics: ctx.metrics.task(task),
         })
     }
 
@@ -67,12 +70,17 @@ impl SinkErrors {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: Into<ConnectError>,
     {
-        match self.operator.execute(stage, class, op).await? {
+        match counted(&self.metrics, self.operator.execute(stage, class, op).await)? {
             Attempt::Done(v) => Ok(Some(v)),
             Attempt::Skipped(failure) => {
+                skipped(&self.metrics, &self.log);
                 self.log.report_sink(original, &failure);
                 if let Some(dlq) = &mut self.dlq {
-                    dlq.report(original, &failure).await?;
+                    self.metrics.dlq_produce_request();
+                    if let Err(e) = dlq.report(original, &failure).await {
+                        self.metrics.dlq_produce_failure();
+                        return Err(e);
+                    }
                 }
                 Ok(None)
             }
@@ -94,14 +102,16 @@ impl SinkErrors {
 pub struct SourceErrors {
     operator: RetryWithToleranceOperator,
     log: LogReporter,
+    metrics: TaskMetrics,
 }
 
 impl SourceErrors {
-    pub fn new(task: &TaskId, connector: &Props) -> Result<Self> {
+    pub fn new(ctx: &WorkerContext, task: &TaskId, connector: &Props) -> Result<Self> {
         let config = ErrorsConfig::from_props(connector, false)?;
         Ok(SourceErrors {
             operator: RetryWithToleranceOperator::new(&config),
             log: LogReporter::new(task, &config),
+            metrics: ctx.metrics.task(task),
         })
     }
 
@@ -118,12 +128,33 @@ impl SourceErrors {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: Into<ConnectError>,
     {
-        match self.operator.execute(stage, class, op).await? {
+        match counted(&self.metrics, self.operator.execute(stage, class, op).await)? {
             Attempt::Done(v) => Ok(Some(v)),
             Attempt::Skipped(failure) => {
+                skipped(&self.metrics, &self.log);
                 self.log.report_source(original, &failure);
                 Ok(None)
             }
         }
+    }
+}
+
+/// Counts a record that failed for good (`kafka_connect_task_error_metrics_*`): a task
+/// failing on it here, a skipped one in [`skipped`].
+fn counted<T>(metrics: &TaskMetrics, attempt: Result<Attempt<T>>) -> Result<Attempt<T>> {
+    if attempt.is_err() {
+        metrics.record_error();
+        metrics.record_failure();
+    }
+    attempt
+}
+
+/// Counts a record skipped under `errors.tolerance=all` (and its log line).
+fn skipped(metrics: &TaskMetrics, log: &LogReporter) {
+    metrics.record_error();
+    metrics.record_failure();
+    metrics.record_skipped();
+    if log.enabled() {
+        metrics.error_logged();
     }
 }
