@@ -57,9 +57,12 @@ async fn file_source_to_kafka_to_file_sink() {
             ("batch.size", "100"),
         ],
     );
+    // A name of its own: the consumer group connect-NAME outlives the test on the shared
+    // broker, and a reused one waits out earlier (or killed) members.
+    let sink_name = unique("sink");
     let sink = connector_file(
         dir.path(),
-        "sink",
+        &sink_name,
         &[
             (
                 "connector.class",
@@ -112,9 +115,11 @@ async fn file_source_to_kafka_to_file_sink() {
             .then_some(())
     })
     .await;
-    // The sink's consumer offsets are committed in the group connect-sink.
+    // The sink's consumer offsets are committed in the group connect-NAME.
     wait_for("the committed sink offset", Duration::from_secs(30), || async {
-        let (_, body, _) = worker.call("GET", "/connectors/sink/offsets", None).await;
+        let (_, body, _) = worker
+            .call("GET", &format!("/connectors/{sink_name}/offsets"), None)
+            .await;
         (body == json!({"offsets": [{"partition": {"kafka_topic": topic, "kafka_partition": 0}, "offset": {"kafka_offset": 502}}]}))
             .then_some(())
     })
@@ -138,9 +143,12 @@ async fn sigkill_loses_nothing_acknowledged() {
             ("topic", &topic),
         ],
     );
+    // A name of its own: the consumer group connect-NAME outlives the test on the shared
+    // broker, and a reused one waits out earlier (or killed) members.
+    let sink_name = unique("sink");
     let sink = connector_file(
         dir.path(),
-        "sink",
+        &sink_name,
         &[
             ("connector.class", "FileStreamSink"),
             ("file", output.to_str().unwrap()),
@@ -148,7 +156,11 @@ async fn sigkill_loses_nothing_acknowledged() {
         ],
     );
     let port = free_port();
-    let props = worker_props(dir.path(), port);
+    let mut props = worker_props(dir.path(), port);
+    // The killed worker's sink stays in its consumer group until its session times out
+    // (45 s by default); the restarted one waits for that before it gets the partition.
+    props.push(("consumer.session.timeout.ms".into(), "6000".into()));
+    props.push(("consumer.heartbeat.interval.ms".into(), "1000".into()));
     let mut worker = Worker::start(dir.path(), &props, &[source.clone(), sink.clone()]).await;
     // Kill it mid-stream: once some lines reached the sink, but (most likely) not all.
     wait_for(
@@ -178,13 +190,21 @@ async fn sigkill_loses_nothing_acknowledged() {
     let out = lines(&output);
     assert!(out.len() >= all.len());
     assert!(out.iter().all(|l| expected.contains(l)));
-    // The topic, too, holds every line.
-    let records = consume(&topic, out.len().max(all.len()), Duration::from_secs(60));
-    let in_topic: std::collections::BTreeSet<String> = records
-        .iter()
-        .map(|(_, v)| serde_json::from_slice::<String>(v.as_deref().unwrap()).unwrap())
-        .collect();
-    assert_eq!(in_topic, expected);
+    // The topic, too, holds every line (maybe some twice: how many records is unknown, so
+    // read for a few seconds at a time until every line was seen).
+    wait_for(
+        "every line in the topic",
+        Duration::from_secs(60),
+        || async {
+            let records = consume(&topic, usize::MAX, Duration::from_secs(3));
+            let in_topic: std::collections::BTreeSet<String> = records
+                .iter()
+                .map(|(_, v)| serde_json::from_slice::<String>(v.as_deref().unwrap()).unwrap())
+                .collect();
+            (in_topic == expected).then_some(())
+        },
+    )
+    .await;
     drop(worker);
 }
 
@@ -320,6 +340,7 @@ async fn missing_file_and_unwritable_sink_fail_their_tasks() {
 async fn unparseable_record_fails_the_sink_task_with_a_trace() {
     let dir = tempfile::tempdir().unwrap();
     let topic = unique("garbage");
+    let name = unique("garbage");
     produce(&topic, &[b"{\"ok\": 1}", b"{not json"]);
     let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
     let output = dir.path().join("out.txt");
@@ -327,12 +348,12 @@ async fn unparseable_record_fails_the_sink_task_with_a_trace() {
         .call(
             "POST",
             "/connectors",
-            Some(json!({"name": "garbage", "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic}})),
+            Some(json!({"name": name, "config": {"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic}})),
         )
         .await;
     assert_eq!(code, 201, "{body}");
     let status = wait_for("the sink task to fail", Duration::from_secs(30), || async {
-        let s = worker.get("/connectors/garbage/status").await;
+        let s = worker.get(&format!("/connectors/{name}/status")).await;
         (s["tasks"][0]["state"] == "FAILED").then_some(s)
     })
     .await;
@@ -347,7 +368,7 @@ async fn unparseable_record_fails_the_sink_task_with_a_trace() {
     assert!(trace.contains(&format!("{topic}-0 offset 1")), "{trace}");
     // Nothing after the bad record was written, and its offset is not committed.
     let (_, offsets, _) = worker
-        .call("GET", "/connectors/garbage/offsets", None)
+        .call("GET", &format!("/connectors/{name}/offsets"), None)
         .await;
     assert_eq!(offsets, json!({"offsets": []}));
 }
