@@ -219,9 +219,11 @@ fn adapted(dir: &Path, seed_file: &str) -> PathBuf {
     path
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_seed_pipeline_moves_rows_into_the_index_without_duplicates() {
-    let http = reqwest::Client::new();
+/// The tests share the seed's table, topic and index: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The table recreated empty, the index and the topic deleted; a connection to MariaDB.
+async fn fresh_start(http: &reqwest::Client) -> sqlx::MySqlConnection {
     let mut db = mariadb().await;
     sql(
         &mut db,
@@ -234,6 +236,28 @@ async fn the_seed_pipeline_moves_rows_into_the_index_without_duplicates() {
         .await
         .unwrap();
     delete_topic().await;
+    db
+}
+
+/// Rewrites a connector config file with `extra` keys added to its config.
+fn with_config(file: &Path, extra: &[(&str, &str)]) -> PathBuf {
+    let mut v: Value = serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    for (k, val) in extra {
+        v["config"][*k] = json!(val);
+    }
+    let path = file.with_extension("keyed.json");
+    std::fs::write(&path, v.to_string()).unwrap();
+    path
+}
+
+const FOUR_ROWS: &str = "INSERT INTO kafka_demo.sample_data (id, name) VALUES \
+                         (1, 'claus'), (2, 'kimi'), (3, 'sebastian'), (4, 'lewis')";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_pipeline_moves_rows_into_the_index_without_duplicates() {
+    let _serial = SERIAL.lock().await;
+    let http = reqwest::Client::new();
+    let mut db = fresh_start(&http).await;
 
     let dir = tempfile::tempdir().unwrap();
     let jdbc = adapted(dir.path(), "jdbc_source_mysql_sample_01.json");
@@ -256,12 +280,7 @@ async fn the_seed_pipeline_moves_rows_into_the_index_without_duplicates() {
     );
     w.wait_state("jdbc_source_mysql_sample_01", "RUNNING", 1)
         .await;
-    sql(
-        &mut db,
-        "INSERT INTO kafka_demo.sample_data (id, name) VALUES \
-         (1, 'claus'), (2, 'kimi'), (3, 'sebastian'), (4, 'lewis')",
-    )
-    .await;
+    sql(&mut db, FOUR_ROWS).await;
     // The seed loads the sink once the rows are in the topic.
     let records = wait_for(
         "4 records in the topic",
@@ -354,4 +373,65 @@ async fn the_seed_pipeline_moves_rows_into_the_index_without_duplicates() {
     assert_eq!(unique_rows.len(), 6, "no duplicate documents: {got:?}");
     assert_eq!(got[5], table(&mut db).await[4]);
     assert_eq!(consume(TOPIC, usize::MAX, Duration::from_secs(3)).len(), 6);
+}
+
+/// README's option: ValueToKey + ExtractField$Key on the source and `key.ignore=false` on
+/// the sink key the documents by the row id, so an update replaces its row's document.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_by_row_id_an_update_replaces_its_document() {
+    let _serial = SERIAL.lock().await;
+    let http = reqwest::Client::new();
+    let mut db = fresh_start(&http).await;
+    let dir = tempfile::tempdir().unwrap();
+    let jdbc = with_config(
+        &adapted(dir.path(), "jdbc_source_mysql_sample_01.json"),
+        &[
+            ("transforms", "createKey,extractId"),
+            (
+                "transforms.createKey.type",
+                "org.apache.kafka.connect.transforms.ValueToKey",
+            ),
+            ("transforms.createKey.fields", "id"),
+            (
+                "transforms.extractId.type",
+                "org.apache.kafka.connect.transforms.ExtractField$Key",
+            ),
+            ("transforms.extractId.field", "id"),
+        ],
+    );
+    let es = with_config(
+        &adapted(dir.path(), "es-sink-mysql-sampleData-01.json"),
+        &[("key.ignore", "false")],
+    );
+    let props = distributed_props(&unique("seed-keyed"), free_port());
+    let w = Worker::start_distributed(dir.path(), &props).await;
+    wait_healthy(&w).await;
+    ferry_load(&w, "jdbc_source_mysql_sample_01", &jdbc);
+    w.wait_state("jdbc_source_mysql_sample_01", "RUNNING", 1)
+        .await;
+    sql(&mut db, FOUR_ROWS).await;
+    wait_for(
+        "4 records in the topic",
+        Duration::from_secs(60),
+        || async { (consume(TOPIC, 4, Duration::from_secs(2)).len() == 4).then_some(()) },
+    )
+    .await;
+    ferry_load(&w, "es-sink-mysql-sampleData-01", &es);
+    let docs = wait_documents(&http, &w, 4, "4 documents", |_| true).await;
+    let ids: Vec<&str> = docs.iter().map(|d| d["_id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["1", "2", "3", "4"]);
+    assert_eq!(rows(&docs), table(&mut db).await);
+
+    wait_clock_past_last_update(&mut db).await;
+    sql(
+        &mut db,
+        "UPDATE kafka_demo.sample_data SET name = 'claus (updated)' WHERE id = 1",
+    )
+    .await;
+    let docs = wait_documents(&http, &w, 4, "the update in place", |d| {
+        d.iter()
+            .any(|d| d["_id"] == "1" && d["_source"]["name"] == "claus (updated)")
+    })
+    .await;
+    assert_eq!(rows(&docs), table(&mut db).await);
 }
