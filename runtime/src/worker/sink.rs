@@ -363,19 +363,8 @@ impl Runner<'_> {
             });
             match transformed {
                 Ok(out) => records.extend(out),
-                Err(e) => {
-                    // The TRANSFORMATION stage, under the failing transform's class: the
-                    // tolerance decides whether the record is skipped (and dead-lettered)
-                    // or the task fails.
-                    let class = e.class.to_owned();
-                    let mut failure = Some(transform_failure(e));
-                    self.errors
-                        .execute(Stage::Transformation, &class, &m, move || {
-                            let e = failure.take();
-                            async move { Err::<(), _>(e.unwrap_or_else(retried_transform)) }
-                        })
-                        .await?;
-                }
+                // Tolerated (skipped, dead-lettered) or the task fails.
+                Err(e) => self.errors.transform_failed(&m, e).await?,
             }
         }
         task.put(records).await?;
@@ -429,24 +418,6 @@ impl Runner<'_> {
 
 /// Consumer errors librdkafka recovers from (a topic not created yet, a broker
 /// restarting) are logged; only fatal ones fail the task.
-/// A transform's failure as the error handler sees it. Transforms are functions of the
-/// record, so their failures are never retried (the record went into the failed attempt).
-pub(crate) fn transform_failure(e: Box<crate::transforms::error::TransformError>) -> ConnectError {
-    match ConnectError::from(e) {
-        ConnectError::External { message, .. } => ConnectError::External {
-            message,
-            retriable: false,
-        },
-        other => other,
-    }
-}
-
-/// What a second attempt at a transform would report; never reached, since
-/// [`transform_failure`] is not retriable.
-pub(crate) fn retried_transform() -> ConnectError {
-    ConnectError::internal("a failed transformation was retried without its record")
-}
-
 fn consume_error(id: &TaskId, e: rdkafka::error::KafkaError) -> Result<()> {
     use rdkafka::error::KafkaError;
     use rdkafka::types::RDKafkaErrorCode as Code;

@@ -19,14 +19,13 @@ use tokio::sync::watch;
 
 use super::control::{TargetState, stopped};
 use super::errors::{SourceErrors, Stage};
-use super::sink::{retried_transform, transform_failure};
 use super::{TaskId, WorkerContext, join_error};
 use crate::config::Props;
 use crate::connectors::{
     OffsetReader, SourceOffset, SourcePartition, SourceTask, SourceTaskContext,
 };
 use crate::converters::Converter;
-use crate::data::{ConnectRecord, SourceRecord};
+use crate::data::SourceRecord;
 use crate::errors::{ConnectError, Result};
 use crate::storage::{OffsetStore, State};
 use crate::transforms::TransformChain;
@@ -236,23 +235,9 @@ impl Runner<'_> {
                     continue;
                 }
                 Err(e) => {
-                    // The TRANSFORMATION stage: skipped under errors.tolerance=all (its
-                    // position counts as processed when known), else the task fails.
-                    let class = e.class.to_owned();
-                    let stand_in = SourceRecord {
-                        record: ConnectRecord {
-                            topic: e.topic.clone(),
-                            ..ConnectRecord::default()
-                        },
-                        ..SourceRecord::default()
-                    };
-                    let mut failure = Some(transform_failure(e));
-                    self.errors
-                        .execute(Stage::Transformation, &class, &stand_in, move || {
-                            let e = failure.take();
-                            async move { Err::<(), _>(e.unwrap_or_else(retried_transform)) }
-                        })
-                        .await?;
+                    // Skipped under errors.tolerance=all (its position counts as processed
+                    // when known), else the task fails.
+                    self.errors.transform_failed(e).await?;
                     ack.remaining.fetch_sub(1, Ordering::AcqRel);
                     note_position(&mut offsets, position);
                     continue;

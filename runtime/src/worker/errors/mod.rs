@@ -27,9 +27,10 @@ use rdkafka::message::OwnedMessage;
 
 use super::{TaskId, WorkerContext};
 use crate::config::Props;
-use crate::data::SourceRecord;
+use crate::data::{ConnectRecord, SourceRecord};
 use crate::errors::{ConnectError, Result};
 use crate::metrics::TaskMetrics;
+use crate::transforms::TransformError;
 
 /// The error handling of one sink task.
 pub struct SinkErrors {
@@ -87,6 +88,22 @@ impl SinkErrors {
         }
     }
 
+    /// A transform failed on `original`: the TRANSFORMATION stage under the failing
+    /// transform's class. `Ok`: tolerated and reported (dead-lettered); `Err`: the task fails.
+    pub async fn transform_failed(
+        &mut self,
+        original: &OwnedMessage,
+        e: Box<TransformError>,
+    ) -> Result<()> {
+        let class = e.class.to_owned();
+        let mut failure = Some(not_retriable(e));
+        self.execute(Stage::Transformation, &class, original, move || {
+            once(failure.take())
+        })
+        .await
+        .map(|_| ())
+    }
+
     /// Waits (at most `timeout`) until every dead-lettered record so far is acknowledged:
     /// only then may the offsets covering them be committed. False: not yet.
     pub async fn flush(&mut self, timeout: Duration) -> Result<bool> {
@@ -113,6 +130,25 @@ impl SourceErrors {
             log: LogReporter::new(task, &config),
             metrics: ctx.metrics.task(task),
         })
+    }
+
+    /// A transform failed on a record bound for `e.topic`: the TRANSFORMATION stage under
+    /// the failing transform's class. `Ok`: tolerated and logged; `Err`: the task fails.
+    pub async fn transform_failed(&mut self, e: Box<TransformError>) -> Result<()> {
+        let class = e.class.to_owned();
+        let stand_in = SourceRecord {
+            record: ConnectRecord {
+                topic: e.topic.clone(),
+                ..ConnectRecord::default()
+            },
+            ..SourceRecord::default()
+        };
+        let mut failure = Some(not_retriable(e));
+        self.execute(Stage::Transformation, &class, &stand_in, move || {
+            once(failure.take())
+        })
+        .await
+        .map(|_| ())
     }
 
     /// Runs one stage of the pipeline of `original`; `Ok(None)`: skip the record.
@@ -157,4 +193,24 @@ fn skipped(metrics: &TaskMetrics, log: &LogReporter) {
     if log.enabled() {
         metrics.error_logged();
     }
+}
+
+/// A transform's failure as the error handler sees it. Transforms are functions of the
+/// record, so their failures are never retried (the record went into the failed attempt).
+fn not_retriable(e: Box<TransformError>) -> ConnectError {
+    match ConnectError::from(e) {
+        ConnectError::External { message, .. } => ConnectError::External {
+            message,
+            retriable: false,
+        },
+        other => other,
+    }
+}
+
+/// The one attempt at a failed transform: its error. A second attempt cannot happen (the
+/// error is not retriable); were it made, it would say so.
+fn once(e: Option<ConnectError>) -> std::future::Ready<std::result::Result<(), ConnectError>> {
+    std::future::ready(Err(e.unwrap_or_else(|| {
+        ConnectError::internal("a failed transformation was retried without its record")
+    })))
 }
