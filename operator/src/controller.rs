@@ -839,9 +839,20 @@ async fn report_transition(ctx: &Context, conn: &Connector, new: &ConnectorStatu
 async fn write_status(
     ctx: &Context,
     conn: &Connector,
-    status: ConnectorStatus,
+    mut status: ConnectorStatus,
 ) -> Result<(), Error> {
     if conn.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    // The cached object can lag behind this operator's own last write; compare with the
+    // server's copy so a stale cache does not rewrite a status (and its transition times).
+    let api: Api<Connector> =
+        Api::namespaced(ctx.client.clone(), &conn.namespace().unwrap_or_default());
+    let current = api.get(&conn.name_any()).await?.status;
+    if let Some(current) = &current {
+        keep_transition_times(&current.conditions, &mut status.conditions);
+    }
+    if current.as_ref() == Some(&status) {
         return Ok(());
     }
     let fields = [
@@ -852,6 +863,19 @@ async fn write_status(
         "conditions",
     ];
     patch_status(&ctx.client, conn, &status, &fields).await
+}
+
+/// Gives each condition in `new` the `lastTransitionTime` of the same-typed condition in `old`
+/// when its status did not change, so an unchanged condition compares equal.
+pub(crate) fn keep_transition_times(old: &[Condition], new: &mut [Condition]) {
+    for c in new.iter_mut() {
+        if let Some(o) = old
+            .iter()
+            .find(|o| o.type_ == c.type_ && o.status == c.status)
+        {
+            c.last_transition_time = o.last_transition_time.clone();
+        }
+    }
 }
 
 /// Writes `status` into `obj`'s status subresource with a merge patch. A merge patch leaves
@@ -996,6 +1020,33 @@ mod tests {
     use ferry_crds::{TaskStatusReport, WorkerStatus, fixtures};
 
     use super::*;
+
+    fn cond(type_: &str, status: &str, secs: i64) -> Condition {
+        Condition {
+            type_: type_.into(),
+            status: status.into(),
+            reason: "R".into(),
+            message: "m".into(),
+            last_transition_time: Time(
+                k8s_openapi::chrono::DateTime::from_timestamp(secs, 0).expect("time"),
+            ),
+            observed_generation: Some(1),
+        }
+    }
+
+    #[test]
+    fn transition_times_are_kept_only_for_an_unchanged_status() {
+        let old = [cond("Ready", "True", 10), cond("Progressing", "True", 20)];
+        let mut new = [
+            cond("Ready", "True", 99),
+            cond("Progressing", "False", 99),
+            cond("Paused", "True", 99),
+        ];
+        keep_transition_times(&old, &mut new);
+        assert_eq!(new[0], cond("Ready", "True", 10));
+        assert_eq!(new[1], cond("Progressing", "False", 99));
+        assert_eq!(new[2], cond("Paused", "True", 99));
+    }
 
     fn report(connector: &str, tasks: &[(&str, Option<&str>)]) -> ConnectorStatusReport {
         ConnectorStatusReport {

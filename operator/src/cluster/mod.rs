@@ -44,7 +44,7 @@ pub use stateful_set::{CONFIG_DIR, CONTAINER, DEFAULT_USER, stateful_set};
 pub use status::{Observed, failed, ready_of, status};
 
 use crate::Context;
-use crate::controller::{Error, patch_status, truncate};
+use crate::controller::{Error, keep_transition_times, patch_status, truncate};
 use crate::rest::ConnectRest;
 
 /// The field manager of every server-side apply the controller makes.
@@ -305,9 +305,20 @@ where
 async fn write_status(
     ctx: &Context,
     cluster: &ConnectCluster,
-    status: ConnectClusterStatus,
+    mut status: ConnectClusterStatus,
 ) -> Result<(), Error> {
     if cluster.status.as_ref() == Some(&status) {
+        return Ok(());
+    }
+    // The cached object can lag behind this operator's own last write; compare with the
+    // server's copy so a stale cache does not rewrite a status (and its transition times).
+    let api: Api<ConnectCluster> =
+        Api::namespaced(ctx.client.clone(), &cluster.namespace().unwrap_or_default());
+    let current = api.get(&cluster.name_any()).await?.status;
+    if let Some(current) = &current {
+        keep_transition_times(&current.conditions, &mut status.conditions);
+    }
+    if current.as_ref() == Some(&status) {
         return Ok(());
     }
     let fields = [
