@@ -234,6 +234,11 @@ pub struct ConnectorStatus {
     /// Automatic restarts done so far.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub auto_restart: Option<AutoRestartStatus>,
+
+    /// The REST URL of the cluster the connector was last applied to: where it is deleted
+    /// from when its ConnectCluster is gone by the time the Connector is deleted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_url: Option<String>,
 }
 
 /// The body of `GET /connectors/{name}/status` (field names as on the wire).

@@ -367,6 +367,7 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
             return Ok(Action::requeue(ctx.settings.requeue_after));
         }
     };
+    status.rest_url = Some(url.clone());
     let rest = ConnectRest::new(&ctx.http, &url);
     match sync(&conn, &ctx, &rest, &mut status).await {
         Ok((next_restart, offsets_done)) => {
@@ -861,6 +862,7 @@ async fn write_status(
         "tasksMax",
         "topics",
         "conditions",
+        "restUrl",
     ];
     patch_status(&ctx.client, conn, &status, &fields).await
 }
@@ -914,9 +916,17 @@ where
 async fn cleanup(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error> {
     let name = conn.name_any();
     ctx.forget_restarts(&key(&conn));
-    let url = match resolve_cluster(&ctx.client, &conn).await? {
-        Target::Url(url) => url,
-        Target::Unresolved { message, .. } => {
+    let last_url = conn.status.as_ref().and_then(|s| s.rest_url.clone());
+    let url = match (resolve_cluster(&ctx.client, &conn).await?, last_url) {
+        (Target::Url(url), _) => url,
+        // The ConnectCluster went first (or no longer admits this namespace): the connector
+        // is deleted from where it was applied, which matters for an external cluster that
+        // outlives its resource.
+        (Target::Unresolved { message, .. }, Some(url)) => {
+            info!(connector = %key(&conn), %url, "{message}; deleting the connector from the cluster it was applied to");
+            url
+        }
+        (Target::Unresolved { message, .. }, None) => {
             ctx.publish(
                 &conn,
                 EventType::Warning,

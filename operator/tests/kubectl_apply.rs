@@ -314,10 +314,19 @@ spec:
     );
 
     // `kubectl delete` waits for the finalizer: the connector is gone from the worker when
-    // it returns. (Connector first: an external cluster deleted before its Connectors leaves
-    // them on the workers, with a DeleteSkipped event.)
-    kubectl_ok(&["delete", "-n", &ns, "--timeout=60s", "connector/lines"]);
+    // it returns, even with its (external) ConnectCluster deleted first — the operator
+    // deletes it from the URL it was applied to (status.restUrl).
+    let url = kubectl_ok(&[
+        "get",
+        "-n",
+        &ns,
+        "connector/lines",
+        "-o",
+        "jsonpath={.status.restUrl}",
+    ]);
+    assert_eq!(url, worker.url);
     kubectl_ok(&["delete", "-n", &ns, "--timeout=60s", "connectcluster/local"]);
+    kubectl_ok(&["delete", "-n", &ns, "--timeout=60s", "connector/lines"]);
     let r = http
         .get(format!("{}/connectors/lines", worker.url))
         .send()

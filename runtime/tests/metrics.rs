@@ -186,3 +186,106 @@ async fn health_is_starting_until_the_worker_joins_its_group() {
         "{text}"
     );
 }
+
+/// A paused sink consumes nothing, not even from a partition it is assigned while paused,
+/// and its lag is the backlog; resumed, it catches up and the lag falls to 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sink_lag_is_the_backlog_while_paused_even_on_new_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = unique("lag");
+    let (first, second) = (format!("{prefix}-a"), format!("{prefix}-b"));
+    let name = unique("lagsink");
+    let output = dir.path().join("out.txt");
+    const N: usize = 120;
+    let values = |tag: &str| -> Vec<String> { (0..N).map(|i| format!("\"{tag}{i}\"")).collect() };
+    let produce_all = |topic: &str, vals: &[String]| {
+        let refs: Vec<&[u8]> = vals.iter().map(|v| v.as_bytes()).collect();
+        produce(topic, &refs);
+    };
+    produce_all(&first, &values("a"));
+    let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
+    let (code, body, _) = worker
+        .call(
+            "PUT",
+            &format!("/connectors/{name}/config"),
+            Some(json!({
+                "connector.class": "FileStreamSink",
+                "file": output.to_str().unwrap(),
+                "topics.regex": format!("{prefix}-.*"),
+                // New matching topics are noticed within a second, not five minutes.
+                "consumer.override.metadata.max.age.ms": "1000",
+            })),
+        )
+        .await;
+    assert_eq!(code, 201, "{body}");
+    wait_for(
+        "the first topic in the file",
+        Duration::from_secs(60),
+        || async { (lines(&output).len() == N).then_some(()) },
+    )
+    .await;
+
+    let series = |topic: &str| {
+        format!(
+            "kafka_consumer_consumer_fetch_manager_metrics_records_lag{{connector=\"{name}\",task=\"0\",topic=\"{topic}\",partition=\"0\"}}"
+        )
+    };
+    let lag = |topic: String| {
+        let worker = &worker;
+        let series = series(&topic);
+        async move {
+            let text = worker.get("/metrics").await;
+            sample(text.as_str().unwrap_or_default(), &series)
+        }
+    };
+    wait_for(
+        "no lag on the first topic",
+        Duration::from_secs(30),
+        || async { (lag(first.clone()).await == Some(0.0)).then_some(()) },
+    )
+    .await;
+
+    let (code, body, _) = worker
+        .call("PUT", &format!("/connectors/{name}/pause"), None)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    worker.wait_state(&name, "PAUSED", 1).await;
+    produce_all(&second, &values("b"));
+    // The new topic's partition is assigned while the task is paused: its backlog shows as
+    // lag, and stays there.
+    wait_for(
+        "the second topic's backlog as lag",
+        Duration::from_secs(60),
+        || async { (lag(second.clone()).await == Some(N as f64)).then_some(()) },
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert_eq!(lag(second.clone()).await, Some(N as f64));
+    assert_eq!(lines(&output).len(), N, "a paused sink wrote records");
+
+    let (code, body, _) = worker
+        .call("PUT", &format!("/connectors/{name}/resume"), None)
+        .await;
+    assert_eq!(code, 202, "{body}");
+    wait_for(
+        "every record in the file",
+        Duration::from_secs(60),
+        || async { (lines(&output).len() == 2 * N).then_some(()) },
+    )
+    .await;
+    wait_for(
+        "no lag on the second topic",
+        Duration::from_secs(30),
+        || async { (lag(second.clone()).await == Some(0.0)).then_some(()) },
+    )
+    .await;
+
+    let (code, body, _) = worker
+        .call("DELETE", &format!("/connectors/{name}"), None)
+        .await;
+    assert_eq!(code, 204, "{body}");
+    wait_for("the lag series gone", Duration::from_secs(30), || async {
+        (lag(first.clone()).await.is_none() && lag(second.clone()).await.is_none()).then_some(())
+    })
+    .await;
+}

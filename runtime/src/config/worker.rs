@@ -388,7 +388,6 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
             | "fetch.max.bytes"
             | "isolation.level"
             | "group.instance.id"
-            | "metadata.max.age.ms"
             | "reconnect.backoff.ms"
             | "reconnect.backoff.max.ms"
             | "socket.connection.setup.timeout.ms"
@@ -401,6 +400,9 @@ pub fn translate_client_config(java: &Props) -> Vec<(String, String)> {
             | "ssl.cipher.suites"
             | "sasl.kerberos.service.name"
             | "partition.assignment.strategy" => Some((k.clone(), v.clone())),
+            // Java refreshes metadata this often (which is how a topics.regex subscription
+            // finds new topics); librdkafka's metadata.max.age.ms is only a cache age.
+            "metadata.max.age.ms" => Some(("topic.metadata.refresh.interval.ms".into(), v.clone())),
             "delivery.timeout.ms" => Some(("message.timeout.ms".into(), v.clone())),
             "max.in.flight.requests.per.connection" => Some(("max.in.flight".into(), v.clone())),
             "max.request.size" => Some(("message.max.bytes".into(), v.clone())),

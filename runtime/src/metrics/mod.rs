@@ -42,6 +42,15 @@ impl From<&TaskId> for TaskLabels {
     }
 }
 
+/// A sink task's partition: the labels of its consumer lag.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PartitionLabels {
+    pub connector: String,
+    pub task: String,
+    pub topic: String,
+    pub partition: String,
+}
+
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConnectorStatusLabels {
     connector: String,
@@ -94,6 +103,7 @@ pub struct Metrics {
     pub(crate) errors_logged: Family<TaskLabels, Count>,
     pub(crate) dlq_requests: Family<TaskLabels, Count>,
     pub(crate) dlq_failures: Family<TaskLabels, Count>,
+    pub(crate) records_lag: Family<PartitionLabels, Gauge>,
     connector_status: Family<ConnectorStatusLabels, Gauge>,
     task_status: Family<TaskStatusLabels, Gauge>,
     connector_count: Gauge,
@@ -128,6 +138,7 @@ impl Metrics {
             errors_logged: Family::default(),
             dlq_requests: Family::default(),
             dlq_failures: Family::default(),
+            records_lag: Family::default(),
             connector_status: Family::default(),
             task_status: Family::default(),
             connector_count: Gauge::default(),
@@ -150,6 +161,12 @@ impl Metrics {
             format!("{src}source_record_write"),
             "Records written to Kafka (acknowledged by the broker)",
             m.source_write.clone(),
+        );
+        r.register(
+            // The consumer metric Strimzi's exporter rules produce, with the task's labels.
+            "kafka_consumer_consumer_fetch_manager_metrics_records_lag",
+            "Records of a sink task's partition not consumed yet: its high watermark minus the consumer's position (or committed offset before the first fetch)",
+            m.records_lag.clone(),
         );
         r.register(
             format!("{sink}sink_record_read"),

@@ -3,9 +3,11 @@
 use std::time::Duration;
 
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 
-use super::{Count, Metrics, TaskLabels};
+use super::{Count, Metrics, PartitionLabels, TaskLabels};
 
 /// One task's series: cheap to clone, each call one atomic operation.
 ///
@@ -30,6 +32,8 @@ pub struct TaskMetrics {
     logged: Count,
     dlq: Count,
     dlq_failed: Count,
+    lag: Family<PartitionLabels, Gauge>,
+    labels: TaskLabels,
 }
 
 impl TaskMetrics {
@@ -49,6 +53,8 @@ impl TaskMetrics {
             logged: m.errors_logged.get_or_create(&l).clone(),
             dlq: m.dlq_requests.get_or_create(&l).clone(),
             dlq_failed: m.dlq_failures.get_or_create(&l).clone(),
+            lag: m.records_lag.clone(),
+            labels: l,
         }
     }
 
@@ -112,5 +118,26 @@ impl TaskMetrics {
     /// The dead letter queue could not take a record.
     pub fn dlq_produce_failure(&self) {
         self.dlq_failed.inc();
+    }
+
+    fn partition(&self, topic: &str, partition: i32) -> PartitionLabels {
+        PartitionLabels {
+            connector: self.labels.connector.clone(),
+            task: self.labels.task.clone(),
+            topic: topic.to_owned(),
+            partition: partition.to_string(),
+        }
+    }
+
+    /// A sink task's consumer lag on one of its partitions.
+    pub fn set_lag(&self, topic: &str, partition: i32, lag: i64) {
+        self.lag
+            .get_or_create(&self.partition(topic, partition))
+            .set(lag);
+    }
+
+    /// Forgets the lag of a partition the task no longer consumes.
+    pub fn remove_lag(&self, topic: &str, partition: i32) {
+        self.lag.remove(&self.partition(topic, partition));
     }
 }

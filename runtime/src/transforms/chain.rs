@@ -187,6 +187,9 @@ impl TransformChain {
             return Ok(Some(record));
         }
         let ctx = record.context();
+        // The topic a step saw, for its error message: copied again only when a step (a
+        // router) changed it, not once per step.
+        let mut topic = record.connect_mut().topic.clone();
         for step in &mut self.steps {
             let connect = record.connect_mut();
             if let Some((p, negate)) = &step.predicate
@@ -194,8 +197,11 @@ impl TransformChain {
             {
                 continue;
             }
+            if connect.topic != topic {
+                topic.clone_from(&connect.topic);
+            }
             let taken = std::mem::take(connect);
-            let (topic, partition) = (taken.topic.clone(), taken.partition);
+            let partition = taken.partition;
             match step.transform.apply(taken, &ctx) {
                 Ok(Some(out)) => *record.connect_mut() = out,
                 Ok(None) => return Ok(None),

@@ -9,8 +9,8 @@ use crate::data::{
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
 use crate::transforms::util::{
-    SchemaCache, copy_schema_basics, field_value, replace_null_with_default_key, require_map,
-    require_struct, validate_struct,
+    SchemaCache, copy_schema_basics, replace_null_with_default_key, require_map, require_struct,
+    validate_struct,
 };
 use crate::transforms::{RecordContext, Side, Transformation};
 
@@ -120,21 +120,20 @@ impl InsertField {
     }
 
     /// The fields to insert, in Kafka's order: (spec, schema type or logical, value).
-    fn inserted(
-        &self,
+    /// Hands each field to insert, with its value, to `put`; per record, so nothing here
+    /// allocates beyond the values themselves.
+    fn each_inserted<'a>(
+        &'a self,
         record: &ConnectRecord,
         ctx: &RecordContext,
         with_schema: bool,
-    ) -> Result<Vec<(FieldSpec, Value)>> {
-        let mut out = Vec::new();
+        mut put: impl FnMut(&'a FieldSpec, Value),
+    ) -> Result<()> {
         if let Some(f) = &self.topic {
-            out.push((f.clone(), Value::String(record.topic.clone())));
+            put(f, Value::String(record.topic.clone()));
         }
         if let Some(f) = &self.partition {
-            out.push((
-                f.clone(),
-                record.partition.map_or(Value::Null, Value::Int32),
-            ));
+            put(f, record.partition.map_or(Value::Null, Value::Int32));
         }
         if let Some(f) = &self.offset {
             let Some(off) = ctx.kafka_offset else {
@@ -142,7 +141,7 @@ impl InsertField {
                     "Only SinkRecord supported for [{PURPOSE}], found: org.apache.kafka.connect.source.SourceRecord"
                 )));
             };
-            out.push((f.clone(), Value::Int64(off)));
+            put(f, Value::Int64(off));
         }
         if let Some(f) = &self.timestamp {
             let v = match record.timestamp {
@@ -150,12 +149,12 @@ impl InsertField {
                 Some(t) if with_schema => Value::Timestamp(t),
                 Some(t) => Value::Int64(t),
             };
-            out.push((f.clone(), v));
+            put(f, v);
         }
         if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
-            out.push((f.clone(), Value::String(v.clone())));
+            put(f, Value::String(v.clone()));
         }
-        Ok(out)
+        Ok(())
     }
 
     fn updated_schema(&self, schema: &Schema) -> crate::data::SchemaRef {
@@ -203,43 +202,50 @@ impl Transformation for InsertField {
         }
         if operating.schema.is_none() {
             require_map(&operating.value, PURPOSE)?;
-            let inserted = self.inserted(&record, ctx, false)?;
+            let mut inserted = Vec::new();
+            self.each_inserted(&record, ctx, false, |f, v| inserted.push((f, v)))?;
             // The record is ours: extend its map in place instead of copying it.
             if let Value::Map(out) = &mut self.side.of_mut(&mut record).value {
                 for (f, v) in inserted {
                     out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
-                    out.push((Value::String(f.name), v));
+                    out.push((Value::String(f.name.clone()), v));
                 }
             }
             return Ok(Some(record));
         }
-        let updated = match &operating.schema {
-            None => return Ok(Some(record)),
-            Some(_) => {
-                let value = require_struct(&operating.value, PURPOSE)?;
-                let schema = match self.cache.get(&value.schema) {
-                    Some(s) => s,
-                    None => {
-                        let s = self.updated_schema(&value.schema);
-                        self.cache.put(value.schema.clone(), s.clone());
-                        s
-                    }
-                };
-                let mut s = Struct::new(schema.clone());
-                for f in &value.schema.fields {
-                    s.put(
-                        &f.name,
-                        field_value(value, f, self.replace_null_with_default),
-                    );
+        let schema = {
+            let value = require_struct(&operating.value, PURPOSE)?;
+            match self.cache.get(&value.schema) {
+                Some(s) => s,
+                None => {
+                    let s = self.updated_schema(&value.schema);
+                    self.cache.put(value.schema.clone(), s.clone());
+                    s
                 }
-                for (f, v) in self.inserted(&record, ctx, true)? {
-                    s.put(&f.name, v);
-                }
-                validate_struct(&s)?;
-                SchemaAndValue::new(Some(schema), Value::Struct(s))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
+        // The record is ours: its field values move into the new struct instead of being
+        // copied.
+        let old = std::mem::take(self.side.of_mut(&mut record));
+        let Value::Struct(old) = old.value else {
+            return Err(ConnectError::internal(
+                "InsertField: the value checked to be a Struct is not one",
+            ));
+        };
+        let mut s = Struct::new(schema.clone());
+        for (f, v) in old.schema.fields.iter().zip(old.values) {
+            let v = if v.is_null() && self.replace_null_with_default {
+                f.schema.default.clone().unwrap_or_default()
+            } else {
+                v
+            };
+            s.put(&f.name, v);
+        }
+        self.each_inserted(&record, ctx, true, |f, v| {
+            s.put(&f.name, v);
+        })?;
+        validate_struct(&s)?;
+        *self.side.of_mut(&mut record) = SchemaAndValue::new(Some(schema), Value::Struct(s));
         Ok(Some(record))
     }
 }

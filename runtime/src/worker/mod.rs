@@ -3,6 +3,7 @@
 
 mod control;
 pub mod errors;
+mod lag;
 pub mod sink;
 pub mod source;
 

@@ -3,6 +3,7 @@
 //! and only then are the consumer offsets (group `connect-NAME`) committed.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -32,15 +33,32 @@ pub fn group_id(connector: &str) -> String {
     format!("connect-{connector}")
 }
 
-/// Notes partitions taken away by a rebalance, so their offsets are not committed by us.
+/// Notes partitions taken away by a rebalance, so their offsets are not committed by us, and
+/// pauses partitions assigned while the task is paused.
 #[derive(Default)]
 struct RebalanceContext {
     revoked: Mutex<Vec<TopicPartition>>,
+    paused: AtomicBool,
 }
 
 impl ClientContext for RebalanceContext {}
 
 impl ConsumerContext for RebalanceContext {
+    fn post_rebalance(
+        &self,
+        base: &rdkafka::consumer::BaseConsumer<Self>,
+        rebalance: &Rebalance<'_>,
+    ) {
+        // A paused task consumes nothing, also from partitions it gets while paused (as
+        // Kafka Connect's WorkerSinkTask pauses them in onPartitionsAssigned).
+        if let Rebalance::Assign(tpl) = rebalance
+            && self.paused.load(Ordering::Acquire)
+            && let Err(e) = base.pause(tpl)
+        {
+            tracing::error!(error = %e, "could not pause the partitions assigned to a paused sink task");
+        }
+    }
+
     fn pre_rebalance(
         &self,
         _base: &rdkafka::consumer::BaseConsumer<Self>,
@@ -110,7 +128,7 @@ pub async fn run(
     let value_conv = ctx.converter(connector, false)?;
     let errors = SinkErrors::new(ctx, id, connector).await?;
     let transforms = TransformChain::from_config(&ctx.registry, connector)?;
-    let consumer = consumer(ctx, id, connector)?;
+    let consumer = Arc::new(consumer(ctx, id, connector)?);
     let topics: Vec<String> = props
         .get(TOPICS)
         .map(|t| {
@@ -159,6 +177,8 @@ pub async fn run(
     }));
     task.start(props).await?;
     ctx.report_started(id, &control);
+    let metrics = ctx.metrics.task(id);
+    let _lag = super::lag::spawn(consumer.clone(), metrics.clone(), super::lag::INTERVAL);
 
     let mut runner = Runner {
         ctx,
@@ -173,7 +193,7 @@ pub async fn run(
         offsets: Offsets::new(),
         topics: HashSet::new(),
         max_batch: max_batch(ctx, connector),
-        metrics: ctx.metrics.task(id),
+        metrics,
     };
     let result = runner.run_loop(&mut *task, &mut control).await;
     let committed = if result.is_ok() {
@@ -188,7 +208,7 @@ pub async fn run(
 struct Runner<'a> {
     ctx: &'a WorkerContext,
     id: &'a TaskId,
-    consumer: SinkConsumer,
+    consumer: Arc<SinkConsumer>,
     key_conv: Arc<dyn Converter>,
     value_conv: Arc<dyn Converter>,
     key_class: String,
@@ -269,6 +289,10 @@ impl Runner<'_> {
     }
 
     fn set_paused(&self, pause: bool) -> Result<()> {
+        self.consumer
+            .context()
+            .paused
+            .store(pause, Ordering::Release);
         let assignment = self
             .consumer
             .assignment()

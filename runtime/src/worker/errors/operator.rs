@@ -114,8 +114,12 @@ impl RetryWithToleranceOperator {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: Into<ConnectError>,
     {
-        let start = self.clock.now();
-        let deadline = self.retry_timeout.map(|t| start.saturating_add(t));
+        // Without retries (the default) the clock is never read: this runs for every record.
+        let retries = self.retry_timeout != Some(Duration::ZERO);
+        let deadline = match self.retry_timeout {
+            Some(t) if retries => Some(self.clock.now().saturating_add(t)),
+            _ => None,
+        };
         let mut attempts = 0u32;
         let (error, exhausted) = loop {
             attempts = attempts.saturating_add(1);
@@ -125,6 +129,9 @@ impl RetryWithToleranceOperator {
             };
             if !error.retriable() {
                 break (error, false);
+            }
+            if !retries {
+                break (error, true);
             }
             let now = self.clock.now();
             if deadline.is_some_and(|d| now >= d) {
