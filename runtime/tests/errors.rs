@@ -564,3 +564,104 @@ async fn a_failing_transform_is_dead_lettered_under_tolerance_all() {
         assert!(line.ends_with(" 1"), "{line}");
     }
 }
+
+/// A TCP forwarder from `port` to `target` (host:port), started on demand: until then the
+/// port refuses connections, as a registry that is down.
+fn forward(port: u16, target: String) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await else {
+            return;
+        };
+        while let Ok((mut inbound, _)) = listener.accept().await {
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut out) = tokio::net::TcpStream::connect(&target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut out).await;
+                }
+            });
+        }
+    })
+}
+
+/// The value of the sample named exactly `series` in a `/metrics` exposition.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// An unreachable schema registry is a retriable converter failure: retried with backoff
+/// within `errors.retry.timeout`, so records flow once it is back; past the timeout, under
+/// `errors.tolerance=none`, the task fails naming the cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retriable_converter_failures_are_retried_within_errors_retry_timeout() {
+    let registry = std::env::var("SCHEMA_REGISTRY_URL").expect(
+        "SCHEMA_REGISTRY_URL is not set: run `e2e/services up kafka schema-registry && eval \"$(e2e/services env)\"` first (e2e/test does this)",
+    );
+    let parsed = reqwest::Url::parse(&registry).unwrap();
+    let target = format!(
+        "{}:{}",
+        parsed.host_str().unwrap(),
+        parsed.port_or_known_default().unwrap()
+    );
+    let dir = tempfile::tempdir().unwrap();
+    const N: usize = 20;
+    let input = dir.path().join("in.txt");
+    let text: String = (0..N).map(|i| format!("line {i}\n")).collect();
+    std::fs::write(&input, text).unwrap();
+    let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
+    let source = |topic: &str, port: u16, timeout_ms: &str| {
+        json!({
+            "connector.class": "FileStreamSource",
+            "file": input.to_str().unwrap(),
+            "topic": topic,
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url":
+                format!("http://127.0.0.1:{port}{}", parsed.path()),
+            "errors.retry.timeout": timeout_ms,
+            "errors.retry.delay.max.ms": "500",
+        })
+    };
+
+    // Down, then back within the retry timeout: every record arrives, the task never failed.
+    let (topic, port, name) = (unique("retry"), free_port(), unique("retrysrc"));
+    create_connector(&worker, &name, source(&topic, port, "120000")).await;
+    let series = format!(
+        "kafka_connect_task_error_metrics_total_retries{{connector=\"{name}\",task=\"0\"}}"
+    );
+    wait_for("retries", Duration::from_secs(60), || async {
+        let text = worker.get("/metrics").await;
+        sample(text.as_str().unwrap_or_default(), &series)
+            .filter(|n| *n >= 3.0)
+            .map(|_| ())
+    })
+    .await;
+    let status = worker.get(&format!("/connectors/{name}/status")).await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    let proxy = forward(port, target);
+    let records = consume(&topic, N, Duration::from_secs(60));
+    assert_eq!(records.len(), N);
+    // Confluent wire format: magic byte 0, then the schema id.
+    assert!(
+        records
+            .iter()
+            .all(|(_, v)| v.as_ref().is_some_and(|v| v[0] == 0))
+    );
+    let status = worker.get(&format!("/connectors/{name}/status")).await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+    proxy.abort();
+
+    // Down past the retry timeout: the task fails, naming the registry.
+    let (topic, port, name) = (unique("retry"), free_port(), unique("retryfail"));
+    create_connector(&worker, &name, source(&topic, port, "1500")).await;
+    let status = wait_for("the task FAILED", Duration::from_secs(60), || async {
+        let s = worker.get(&format!("/connectors/{name}/status")).await;
+        (s["tasks"][0]["state"] == "FAILED").then_some(s)
+    })
+    .await;
+    let trace = status["tasks"][0]["trace"].as_str().unwrap_or_default();
+    assert!(
+        trace.contains("Tolerance exceeded in error handler"),
+        "{trace}"
+    );
+    assert!(trace.contains(&format!("127.0.0.1:{port}")), "{trace}");
+}

@@ -99,6 +99,7 @@ pub struct Metrics {
     pub(crate) commit_seconds: Family<TaskLabels, Histogram, Buckets>,
     pub(crate) record_errors: Family<TaskLabels, Count>,
     pub(crate) record_failures: Family<TaskLabels, Count>,
+    pub(crate) retries: Family<TaskLabels, Count>,
     pub(crate) records_skipped: Family<TaskLabels, Count>,
     pub(crate) errors_logged: Family<TaskLabels, Count>,
     pub(crate) dlq_requests: Family<TaskLabels, Count>,
@@ -134,6 +135,7 @@ impl Metrics {
             commit_seconds: buckets(seconds_buckets),
             record_errors: Family::default(),
             record_failures: Family::default(),
+            retries: Family::default(),
             records_skipped: Family::default(),
             errors_logged: Family::default(),
             dlq_requests: Family::default(),
@@ -200,13 +202,18 @@ impl Metrics {
         );
         r.register(
             format!("{err}total_record_errors"),
-            "Records that failed in a stage (each retry counted)",
+            "Records that failed in a stage for good (skipped, or failing the task)",
             m.record_errors.clone(),
         );
         r.register(
             format!("{err}total_record_failures"),
-            "Record processing attempts that failed",
+            "Record processing attempts that failed (each retried attempt counted)",
             m.record_failures.clone(),
+        );
+        r.register(
+            format!("{err}total_retries"),
+            "Retries of retriable failures (errors.retry.timeout)",
+            m.retries.clone(),
         );
         r.register(
             format!("{err}total_records_skipped"),
@@ -284,6 +291,7 @@ impl Metrics {
         for f in [
             &self.record_errors,
             &self.record_failures,
+            &self.retries,
             &self.records_skipped,
             &self.errors_logged,
             &self.dlq_requests,

@@ -28,6 +28,7 @@ pub struct TaskMetrics {
     commit_time: Histogram,
     errors: Count,
     failures: Count,
+    retries: Count,
     skipped: Count,
     logged: Count,
     dlq: Count,
@@ -49,6 +50,7 @@ impl TaskMetrics {
             commit_time: m.commit_seconds.get_or_create(&l).clone(),
             errors: m.record_errors.get_or_create(&l).clone(),
             failures: m.record_failures.get_or_create(&l).clone(),
+            retries: m.retries.get_or_create(&l).clone(),
             skipped: m.records_skipped.get_or_create(&l).clone(),
             logged: m.errors_logged.get_or_create(&l).clone(),
             dlq: m.dlq_requests.get_or_create(&l).clone(),
@@ -98,6 +100,11 @@ impl TaskMetrics {
     /// A processing attempt failed (Kafka's `total-record-failures`).
     pub fn record_failure(&self) {
         self.failures.inc();
+    }
+
+    /// A retriable failure is retried (Kafka's `total-retries`).
+    pub fn record_retry(&self) {
+        self.retries.inc();
     }
 
     /// A failed record was skipped under `errors.tolerance=all`.

@@ -47,14 +47,16 @@ impl std::fmt::Display for RegistryError {
 }
 
 impl RegistryError {
-    /// As the crate's error, `context` first.
+    /// As the crate's error, `context` first. An unreachable registry and a 5xx are
+    /// retriable (as Confluent's serializers turn them into Kafka's retriable exceptions), so
+    /// `errors.retry.timeout` rides out a registry restart.
     pub fn into_connect(self, context: &str) -> ConnectError {
         match &self {
             RegistryError::Unreachable(_) => {
-                ConnectError::external(format!("{context}: {self}"), false)
+                ConnectError::external(format!("{context}: {self}"), true)
             }
             RegistryError::Rest { status, .. } if *status >= 500 => {
-                ConnectError::external(format!("{context}: {self}"), false)
+                ConnectError::external(format!("{context}: {self}"), true)
             }
             RegistryError::Rest { .. } => ConnectError::data(format!("{context}: {self}")),
         }

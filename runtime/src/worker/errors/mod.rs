@@ -49,11 +49,12 @@ impl SinkErrors {
             Some(q) => Some(DeadLetterQueueReporter::create(ctx, task, connector, q).await?),
             None => None,
         };
+        let metrics = ctx.metrics.task(task);
         Ok(SinkErrors {
-            operator: RetryWithToleranceOperator::new(&config),
+            operator: RetryWithToleranceOperator::new(&config).with_metrics(metrics.clone()),
             log: LogReporter::new(task, &config),
             dlq,
-            metrics: ctx.metrics.task(task),
+            metrics,
         })
     }
 
@@ -125,10 +126,11 @@ pub struct SourceErrors {
 impl SourceErrors {
     pub fn new(ctx: &WorkerContext, task: &TaskId, connector: &Props) -> Result<Self> {
         let config = ErrorsConfig::from_props(connector, false)?;
+        let metrics = ctx.metrics.task(task);
         Ok(SourceErrors {
-            operator: RetryWithToleranceOperator::new(&config),
+            operator: RetryWithToleranceOperator::new(&config).with_metrics(metrics.clone()),
             log: LogReporter::new(task, &config),
-            metrics: ctx.metrics.task(task),
+            metrics,
         })
     }
 

@@ -64,6 +64,9 @@ pub struct RetryWithToleranceOperator {
     failures: u64,
     jitter: fn(Duration) -> Duration,
     clock: Arc<dyn Clock>,
+    /// Counts each failed attempt that is retried and each retry, as Kafka's
+    /// `ErrorHandlingMetrics` does (the last attempt is counted by the caller).
+    metrics: Option<crate::metrics::TaskMetrics>,
 }
 
 impl std::fmt::Debug for RetryWithToleranceOperator {
@@ -92,7 +95,14 @@ impl RetryWithToleranceOperator {
             failures: 0,
             jitter: random_below,
             clock: Arc::new(TokioClock(tokio::time::Instant::now())),
+            metrics: None,
         }
+    }
+
+    /// Counts failed attempts and retries into `metrics`.
+    pub fn with_metrics(mut self, metrics: crate::metrics::TaskMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
     }
 
     /// How many operations failed so far (tolerated or not).
@@ -136,6 +146,10 @@ impl RetryWithToleranceOperator {
             let now = self.clock.now();
             if deadline.is_some_and(|d| now >= d) {
                 break (error, true);
+            }
+            if let Some(m) = &self.metrics {
+                m.record_failure();
+                m.record_retry();
             }
             let wait = self.backoff(attempts, now, deadline);
             tracing::debug!(stage = %stage, class, attempts, error = %error, ?wait, "retriable failure; retrying");
