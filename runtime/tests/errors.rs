@@ -583,12 +583,6 @@ fn forward(port: u16, target: String) -> tokio::task::JoinHandle<()> {
     })
 }
 
-/// The value of the sample named exactly `series` in a `/metrics` exposition.
-fn sample(text: &str, series: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-}
-
 /// An unreachable schema registry is a retriable converter failure: retried with backoff
 /// within `errors.retry.timeout`, so records flow once it is back; past the timeout, under
 /// `errors.tolerance=none`, the task fails naming the cause.
