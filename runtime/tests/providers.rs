@@ -217,6 +217,38 @@ async fn a_secret_through_each_provider_reaches_the_connector_and_nowhere_else()
             "the secret leaked into the {what}: {text}"
         );
     }
+
+    // A rotated secret is read again when the connector restarts: the file provider's sink
+    // writes what comes next to the new file.
+    let rotated = dir.path().join(format!("out-rotated-{token}.txt"));
+    std::fs::write(&file_props, format!("out.file={}\n", rotated.display())).unwrap();
+    let (code, body, _) = worker
+        .call(
+            "POST",
+            "/connectors/sink-file/restart?includeTasks=true",
+            None,
+        )
+        .await;
+    assert_eq!(code, 202, "{body}");
+    worker.wait_state("sink-file", "RUNNING", 1).await;
+    let more: Vec<String> = (20..30).map(|i| format!("line {i}")).collect();
+    let mut all = lines_in.clone();
+    all.extend(more.iter().cloned());
+    std::fs::write(&input, all.join("\n") + "\n").unwrap();
+    wait_for(
+        "the new lines in the rotated file",
+        Duration::from_secs(60),
+        || async { (lines(&rotated) == more).then_some(()) },
+    )
+    .await;
+    // The other sinks still resolve to their own (unchanged) secrets.
+    wait_for(
+        "every line through the env provider",
+        Duration::from_secs(60),
+        || async { (lines(&out("env")) == all).then_some(()) },
+    )
+    .await;
+    assert_eq!(lines(&out("file")), lines_in);
     delete_kube_secret(&kube_name);
 }
 
