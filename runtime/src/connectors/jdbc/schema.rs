@@ -195,6 +195,10 @@ impl RecordShape {
 
 /// A zone-less date-time read in `tz` (the earlier instant when a DST fold makes it ambiguous).
 pub fn local_to_utc(t: NaiveDateTime, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    // The default db.timezone: no zone rules to look up for every row.
+    if tz == chrono_tz::UTC {
+        return t.and_utc();
+    }
     match tz.from_local_datetime(&t).earliest() {
         Some(d) => d.with_timezone(&Utc),
         // In a DST gap: read it as UTC offset of the zone just before.
