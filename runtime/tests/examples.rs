@@ -232,6 +232,7 @@ async fn connector_configs_validate_against_their_connectors() {
             .unwrap_or_else(|| panic!("examples/{file} names no connector"));
         let infos = herder
             .validate(&loaded.config)
+            .await
             .unwrap_or_else(|e| panic!("examples/{file}: validation refused: {e}"));
         assert_eq!(
             infos.error_count,
@@ -284,7 +285,7 @@ async fn a_broken_example_is_refused() {
     let mut config = load_connector_config(&path).expect("load").config;
     config.remove("connection.url");
     config.insert("batch.size".into(), "lots".into());
-    let infos = herder.validate(&config).expect("validate");
+    let infos = herder.validate(&config).await.expect("validate");
     let errors = infos.error_lines().join("\n");
     let keys: Vec<&str> = infos
         .configs

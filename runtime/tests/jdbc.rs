@@ -791,8 +791,33 @@ async fn wait_task_failed(w: &Worker, name: &str) -> String {
     status["tasks"][0]["trace"].as_str().unwrap().to_owned()
 }
 
+/// The validate endpoint's answer for one key: its value entry and the error count.
+async fn validate_key(w: &Worker, config: &Value, key: &str) -> (Value, u64) {
+    let mut config = config.clone();
+    config["name"] = json!("validated");
+    let (code, body, _) = w
+        .call(
+            "PUT",
+            "/connector-plugins/JdbcSourceConnector/config/validate",
+            Some(config),
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    let entry = body["configs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["value"]["name"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {body}"))["value"]
+        .clone();
+    (entry, body["error_count"].as_u64().unwrap())
+}
+
+/// A configured table without the mode's column: refused by `…/config/validate` and by
+/// connector creation (checked against the database), naming table and column; a table
+/// that appears later without it fails the task the same way.
 #[tokio::test(flavor = "multi_thread")]
-async fn a_missing_column_fails_the_task_naming_table_and_column() {
+async fn a_missing_column_is_refused_naming_table_and_column() {
     let t = TestDb::new(Db::MariaDb).await;
     t.exec("CREATE TABLE things (id INT NOT NULL PRIMARY KEY, ts DATETIME NULL)")
         .await;
@@ -801,21 +826,70 @@ async fn a_missing_column_fails_the_task_naming_table_and_column() {
     let name = unique("jdbc-missing");
     let mut c = base_config(&t, "incrementing", "things", "x-");
     c["incrementing.column.name"] = json!("nope");
+    let message = format!(
+        "Incrementing column nope does not exist in table {}.things (its columns: id, ts)",
+        t.name
+    );
+    let (entry, errors) = validate_key(&w, &c, "incrementing.column.name").await;
+    assert_eq!(errors, 1);
+    assert_eq!(
+        entry,
+        json!({"name": "incrementing.column.name", "value": "nope", "recommended_values": [],
+               "errors": [message], "visible": true})
+    );
+    let (code, body, _) = w
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({"name": name, "config": c})),
+        )
+        .await;
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(body["error_code"], 400);
+    assert!(
+        body["message"].as_str().unwrap().contains(&message),
+        "{body}"
+    );
+    let (code, _, _) = w.call("GET", &format!("/connectors/{name}"), None).await;
+    assert_eq!(code, 404, "a refused connector is not created");
+
+    // A nullable timestamp column with validate.non.null (the default) is refused too.
+    let c = base_config(&t, "timestamp", "things", "x-");
+    let (entry, errors) = validate_key(&w, &c, "timestamp.column.name").await;
+    assert_eq!(errors, 1);
+    assert_eq!(
+        entry["errors"],
+        json!([format!(
+            "Cannot make incremental queries using timestamp columns [ts] on {}.things because all of these columns are nullable.",
+            t.name
+        )])
+    );
+    // The same table with the right column validates.
+    let (entry, errors) = validate_key(
+        &w,
+        &base_config(&t, "incrementing", "things", "x-"),
+        "incrementing.column.name",
+    )
+    .await;
+    assert_eq!((entry["errors"].clone(), errors), (json!([]), 0));
+
+    // A whitelisted table that does not exist yet passes validation; when it appears
+    // without the column, the task fails naming both.
+    let name = unique("jdbc-later");
+    let mut c = base_config(&t, "incrementing", "later", "x-");
+    c["incrementing.column.name"] = json!("nope");
+    c["table.poll.interval.ms"] = json!("300");
     create(&w, &name, c).await;
+    t.exec("CREATE TABLE later (id INT NOT NULL PRIMARY KEY)")
+        .await;
     let trace = wait_task_failed(&w, &name).await;
     assert!(
         trace.contains(&format!(
-            "Incrementing column nope does not exist in table {}.things",
+            "Incrementing column nope does not exist in table {}.later",
             t.name
         )),
         "{trace}"
     );
-    // A nullable timestamp column with validate.non.null (the default) is refused too.
-    let name = unique("jdbc-nullable");
-    create(&w, &name, base_config(&t, "timestamp", "things", "x-")).await;
-    let trace = wait_task_failed(&w, &name).await;
-    assert!(trace.contains("timestamp columns [ts]"), "{trace}");
-    assert!(trace.contains(&format!("{}.things", t.name)), "{trace}");
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -1015,4 +1089,138 @@ async fn runs_in_a_distributed_worker() {
             .then_some(())
     })
     .await;
+}
+
+/// A bulk query-mode config that reads `query` once (one row) into `topic`.
+fn once_query_config(t: &TestDb, query: &str, topic: &str) -> Value {
+    let mut c = base_config(t, "bulk", "", topic);
+    c.as_object_mut().unwrap().remove("table.whitelist");
+    c["query"] = json!(query);
+    c["poll.interval.ms"] = json!("3600000");
+    c
+}
+
+/// transaction.isolation.mode sets the session's level on both databases (the query
+/// reads it back); SQL_SERVER_SNAPSHOT is refused by validation.
+#[tokio::test(flavor = "multi_thread")]
+async fn transaction_isolation_mode_sets_the_session_level() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(dir.path()).await;
+    for (db, query, mode, want) in [
+        (
+            Db::Postgres,
+            "SELECT 1 AS id, current_setting('transaction_isolation') AS level",
+            "SERIALIZABLE",
+            "serializable",
+        ),
+        (
+            Db::Postgres,
+            "SELECT 1 AS id, current_setting('transaction_isolation') AS level",
+            "DEFAULT",
+            "read committed",
+        ),
+        (
+            Db::MariaDb,
+            "SELECT 1 AS id, CAST(@@SESSION.tx_isolation AS CHAR) AS level",
+            "READ_UNCOMMITTED",
+            "READ-UNCOMMITTED",
+        ),
+    ] {
+        let t = TestDb::new(db).await;
+        let topic = unique("jdbc-iso");
+        let mut c = once_query_config(&t, query, &topic);
+        c["transaction.isolation.mode"] = json!(mode);
+        create(&w, &unique("jdbc-iso"), c).await;
+        let v = values(&topic, 1);
+        assert_eq!(v[0]["payload"]["level"], want, "{db:?} {mode}");
+    }
+    let t = TestDb::new(Db::MariaDb).await;
+    let mut c = once_query_config(&t, "SELECT 1 AS id", "x");
+    c["transaction.isolation.mode"] = json!("SQL_SERVER_SNAPSHOT");
+    let (entry, errors) = validate_key(&w, &c, "transaction.isolation.mode").await;
+    assert_eq!(errors, 1);
+    assert_eq!(
+        entry["errors"],
+        json!([
+            "Invalid value SQL_SERVER_SNAPSHOT for configuration transaction.isolation.mode: Isolation mode of `SQL_SERVER_SNAPSHOT` can only be configured with a Sql Server Dialect"
+        ])
+    );
+}
+
+/// query.retry.attempts: a query failing for a retriable reason (here it terminates its
+/// own session) is retried that many times on a new connection, then the task fails.
+#[tokio::test(flavor = "multi_thread")]
+async fn query_retry_attempts_bound_the_retries() {
+    let t = TestDb::new(Db::Postgres).await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(dir.path()).await;
+    let name = unique("jdbc-retry");
+    let mut c = once_query_config(
+        &t,
+        "SELECT 1 AS id, pg_terminate_backend(pg_backend_pid()) AS gone",
+        &unique("jdbc-retry"),
+    );
+    c["query.retry.attempts"] = json!("2");
+    c["connection.backoff.ms"] = json!("100");
+    create(&w, &name, c).await;
+    let trace = wait_task_failed(&w, &name).await;
+    assert!(
+        trace.contains("Failed to query table after 2 retries"),
+        "{trace}"
+    );
+    assert!(trace.contains("terminat"), "{trace}");
+    let log = w.log_text();
+    assert_eq!(
+        log.matches("JDBC query failed; trying again").count(),
+        2,
+        "{log}"
+    );
+}
+
+/// timestamp.granularity: nanoseconds as int64 or string, or an ISO date-time in
+/// db.timezone, with the schema types Confluent uses.
+#[tokio::test(flavor = "multi_thread")]
+async fn timestamp_granularity_shapes_timestamp_columns() {
+    let t = TestDb::new(Db::MariaDb).await;
+    t.exec(
+        "CREATE TABLE g (id INT NOT NULL PRIMARY KEY, ts DATETIME(6) NOT NULL, maybe DATETIME(6) NULL); \
+         INSERT INTO g VALUES (1, '2026-01-01 09:00:00.123456', NULL)",
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(dir.path()).await;
+    // 09:00 in Paris (winter) is 08:00 UTC.
+    let nanos: i64 = (millis("2026-01-01 08:00:00") * 1_000 + 123_456) * 1_000;
+    for (granularity, ty, value) in [
+        ("nanos_long", "int64", json!(nanos)),
+        ("nanos_string", "string", json!(nanos.to_string())),
+        (
+            "nanos_iso_datetime_string",
+            "string",
+            json!("2026-01-01T09:00:00.123456000"),
+        ),
+    ] {
+        let prefix = format!("{}-", unique("jdbc-gran"));
+        let mut c = base_config(&t, "bulk", "g", &prefix);
+        c["timestamp.granularity"] = json!(granularity);
+        c["db.timezone"] = json!("Europe/Paris");
+        c["poll.interval.ms"] = json!("3600000");
+        create(&w, &unique("jdbc-gran"), c).await;
+        let v = values(&format!("{prefix}g"), 1);
+        assert_eq!(
+            v[0]["schema"]["fields"][1],
+            json!({"type": ty, "optional": false, "field": "ts"}),
+            "{granularity}"
+        );
+        assert_eq!(
+            v[0]["schema"]["fields"][2],
+            json!({"type": ty, "optional": true, "field": "maybe"}),
+            "{granularity}"
+        );
+        assert_eq!(
+            v[0]["payload"],
+            json!({"id": 1, "ts": value, "maybe": null}),
+            "{granularity}"
+        );
+    }
 }

@@ -34,6 +34,16 @@ pub trait Connector: Send + Sync {
     /// The keys this connector accepts, beyond the common connector keys.
     fn config_def(&self) -> ConfigDef;
 
+    /// Checks a config against the outside system (Kafka's `Connector.validate`), after
+    /// and whatever the `config_def` validation found: `(key, message)` for each problem.
+    /// Run by `…/config/validate` and before a connector is created or reconfigured; an
+    /// outside system that cannot be reached is no error here (the tasks retry and report
+    /// it), and a config this connector cannot parse is left to the declared validation.
+    async fn validate_external(&self, props: &Props) -> Vec<(String, String)> {
+        let _ = props;
+        Vec::new()
+    }
+
     /// Starts with the connector's full configuration (already validated against `config_def`).
     async fn start(&mut self, props: &Props) -> Result<()>;
 

@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::{self, Write as _};
 use std::hash::{Hash, Hasher};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use async_trait::async_trait;
@@ -91,6 +92,8 @@ pub struct JsonConverter {
     from_connect_schemas: Mutex<Lru<(SchemaRef, Arc<str>)>>,
     /// Connect schemas parsed from schema JSON, keyed by a hash of the schema's JSON text.
     to_connect_schemas: Mutex<Lru<(Box<str>, SchemaRef)>>,
+    /// The size of the last serialised record, to allocate the next one's buffer once.
+    size_hint: AtomicUsize,
 }
 
 impl fmt::Debug for JsonConverter {
@@ -134,6 +137,7 @@ impl JsonConverter {
             replace_null_with_default,
             from_connect_schemas: Mutex::new(Lru::new(capacity)),
             to_connect_schemas: Mutex::new(Lru::new(capacity)),
+            size_hint: AtomicUsize::new(0),
         })
     }
 
@@ -152,7 +156,8 @@ impl JsonConverter {
         let mut enc = Encoder {
             conv: self,
             topic,
-            out: String::with_capacity(128),
+            // Records of one topic tend to be alike: start at the last one's size.
+            out: String::with_capacity(self.size_hint.load(Ordering::Relaxed).clamp(128, 1 << 16)),
         };
         let root = Path::Root("$");
         if self.schemas_enabled {
@@ -167,6 +172,7 @@ impl JsonConverter {
         } else {
             enc.value(schema, &data.value, &root)?;
         }
+        self.size_hint.store(enc.out.len() + 16, Ordering::Relaxed);
         Ok(Some(enc.out.into_bytes()))
     }
 
@@ -619,7 +625,7 @@ impl Encoder<'_> {
                     ));
                 }
                 // Java's (int) cast.
-                let _ = write!(self.out, "{}", ms.div_euclid(MILLIS_PER_DAY) as i32);
+                self.int(ms.div_euclid(MILLIS_PER_DAY) as i32);
             }
             Some(logical::TIME) => {
                 let ms = self.epoch_millis(value, "Time", path)?;
@@ -629,11 +635,11 @@ impl Encoder<'_> {
                         "Kafka Connect Time type should not have any date fields set to non-zero values.",
                     ));
                 }
-                let _ = write!(self.out, "{ms}");
+                self.int(ms);
             }
             Some(logical::TIMESTAMP) => {
                 let ms = self.epoch_millis(value, "Timestamp", path)?;
-                let _ = write!(self.out, "{ms}");
+                self.int(ms);
             }
             _ => return self.decimal(schema, value, path),
         }
@@ -642,18 +648,10 @@ impl Encoder<'_> {
 
     fn primitive(&mut self, ty: SchemaType, value: &Value, path: &Path<'_>) -> Result<()> {
         match (ty, value) {
-            (SchemaType::Int8, Value::Int8(v)) => {
-                let _ = write!(self.out, "{v}");
-            }
-            (SchemaType::Int16, Value::Int16(v)) => {
-                let _ = write!(self.out, "{v}");
-            }
-            (SchemaType::Int32, Value::Int32(v)) => {
-                let _ = write!(self.out, "{v}");
-            }
-            (SchemaType::Int64, Value::Int64(v)) => {
-                let _ = write!(self.out, "{v}");
-            }
+            (SchemaType::Int8, Value::Int8(v)) => self.int(*v),
+            (SchemaType::Int16, Value::Int16(v)) => self.int(*v),
+            (SchemaType::Int32, Value::Int32(v)) => self.int(*v),
+            (SchemaType::Int64, Value::Int64(v)) => self.int(*v),
             (SchemaType::Float32, Value::Float32(v)) => {
                 if v.is_finite() {
                     write_java_f32(&mut self.out, *v);
@@ -845,6 +843,11 @@ impl Encoder<'_> {
         }
         self.out.push('}');
         Ok(())
+    }
+
+    /// An integer in decimal, without `fmt`'s machinery (a hot path for every record).
+    fn int(&mut self, v: impl itoa::Integer) {
+        self.out.push_str(itoa::Buffer::new().format(v));
     }
 
     /// Jackson writes NaN and the infinities as strings.

@@ -231,7 +231,7 @@ impl DistributedHerder {
             )));
         }
         config.insert(NAME.into(), name.to_owned());
-        let (_, _, infos) = validate(&self.ctx, &config)?;
+        let (_, _, infos) = validate(&self.ctx, &config).await?;
         if infos.error_count > 0 {
             return Err(HerderError::InvalidConfig(Box::new(infos)));
         }

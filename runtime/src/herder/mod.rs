@@ -132,8 +132,10 @@ pub trait Herder: Send + Sync {
     }
 
     /// `PUT /connector-plugins/{plugin}/config/validate` and the check before every create.
-    fn validate(&self, config: &Props) -> Result<ConfigInfos, HerderError> {
-        views::validate(self.context(), config).map(|(_, _, infos)| infos)
+    async fn validate(&self, config: &Props) -> Result<ConfigInfos, HerderError> {
+        views::validate(self.context(), config)
+            .await
+            .map(|(_, _, infos)| infos)
     }
 
     /// `POST /connectors`: 409 when it exists.

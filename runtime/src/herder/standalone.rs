@@ -305,7 +305,7 @@ impl Inner {
             )));
         }
         config.insert(NAME.into(), name.clone());
-        let (plugin, factory, infos) = validate(&self.ctx, &config)?;
+        let (plugin, factory, infos) = validate(&self.ctx, &config).await?;
         if infos.error_count > 0 {
             return Err(HerderError::InvalidConfig(Box::new(infos)));
         }

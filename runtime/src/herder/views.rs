@@ -94,8 +94,58 @@ pub fn status_of(ctx: &WorkerContext, name: &str, s: &Snapshot) -> ConnectorStat
     }
 }
 
+/// Resolves the class and validates a connector config against its full declaration,
+/// then against the outside system through the connector's `validate_external`, bounded
+/// by [`EXTERNAL_VALIDATION_TIMEOUT`].
+pub async fn validate(
+    ctx: &WorkerContext,
+    config: &Props,
+) -> Result<(Plugin, ConnectorFactory, ConfigInfos), HerderError> {
+    let (plugin, factory, mut infos) = validate_declared(ctx, config)?;
+    // As Kafka calls `Connector.validate` whatever the declaration found: an error in,
+    // say, `name` should not hide a missing column.
+    let connector = factory.new_connector();
+    match tokio::time::timeout(
+        EXTERNAL_VALIDATION_TIMEOUT,
+        connector.validate_external(config),
+    )
+    .await
+    {
+        Ok(errors) => add_errors(&mut infos, errors),
+        Err(_) => tracing::warn!(
+            class = plugin.class,
+            "the connector's check against its outside system timed out; not validated there"
+        ),
+    }
+    Ok((plugin, factory, infos))
+}
+
+/// How long `validate` waits for a connector's check against its outside system.
+pub const EXTERNAL_VALIDATION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// Adds `(key, message)` errors to the keys' entries (to `connector.class` for a key the
+/// declaration lacks).
+fn add_errors(infos: &mut ConfigInfos, errors: Vec<(String, String)>) {
+    for (key, message) in errors {
+        let idx = infos
+            .configs
+            .iter()
+            .position(|c| c.value.name == key)
+            .or_else(|| {
+                infos
+                    .configs
+                    .iter()
+                    .position(|c| c.value.name == CONNECTOR_CLASS)
+            });
+        if let Some(c) = idx.and_then(|i| infos.configs.get_mut(i)) {
+            c.value.errors.push(message);
+            infos.error_count += 1;
+        }
+    }
+}
+
 /// Resolves the class and validates a connector config against its full declaration.
-pub fn validate(
+fn validate_declared(
     ctx: &WorkerContext,
     config: &Props,
 ) -> Result<(Plugin, ConnectorFactory, ConfigInfos), HerderError> {

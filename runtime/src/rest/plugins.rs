@@ -89,5 +89,5 @@ async fn validate(
     } else {
         config.insert("connector.class".into(), plugin.clone());
     }
-    Ok(Json(state.herder.validate(&config)?))
+    Ok(Json(state.herder.validate(&config).await?))
 }

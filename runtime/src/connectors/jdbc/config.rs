@@ -38,6 +38,9 @@ pub const TABLE_POLL_INTERVAL_MS: &str = "table.poll.interval.ms";
 pub const TOPIC_PREFIX: &str = "topic.prefix";
 pub const TIMESTAMP_DELAY_INTERVAL_MS: &str = "timestamp.delay.interval.ms";
 pub const DB_TIMEZONE: &str = "db.timezone";
+pub const TRANSACTION_ISOLATION_MODE: &str = "transaction.isolation.mode";
+pub const QUERY_RETRY_ATTEMPTS: &str = "query.retry.attempts";
+pub const TIMESTAMP_GRANULARITY: &str = "timestamp.granularity";
 
 /// Task-only keys the connector adds: which share of the tables a task reads.
 pub const TASK_INDEX: &str = "ferry.jdbc.task.index";
@@ -61,6 +64,78 @@ const NUMERIC_MAPPINGS: &[&str] = &[
     "best_fit_eager_double",
 ];
 const QUOTE_METHODS: &[&str] = &["always", "never"];
+const ISOLATION_MODES: &[&str] = &[
+    "DEFAULT",
+    "READ_UNCOMMITTED",
+    "READ_COMMITTED",
+    "REPEATABLE_READ",
+    "SERIALIZABLE",
+    "SQL_SERVER_SNAPSHOT",
+];
+/// What this connector can do: every mode but SQL Server's.
+const RECOMMENDED_ISOLATION_MODES: &[&str] = &[
+    "DEFAULT",
+    "READ_UNCOMMITTED",
+    "READ_COMMITTED",
+    "REPEATABLE_READ",
+    "SERIALIZABLE",
+];
+const GRANULARITIES: &[&str] = &[
+    "connect_logical",
+    "nanos_long",
+    "nanos_string",
+    "nanos_iso_datetime_string",
+];
+
+/// `transaction.isolation.mode`: the session's isolation level for the queries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IsolationMode {
+    /// The database's own default; nothing is set.
+    Default,
+    ReadUncommitted,
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+impl IsolationMode {
+    /// The level as SQL spells it; None for the database's default.
+    pub fn sql(self) -> Option<&'static str> {
+        Some(match self {
+            IsolationMode::Default => return None,
+            IsolationMode::ReadUncommitted => "READ UNCOMMITTED",
+            IsolationMode::ReadCommitted => "READ COMMITTED",
+            IsolationMode::RepeatableRead => "REPEATABLE READ",
+            IsolationMode::Serializable => "SERIALIZABLE",
+        })
+    }
+}
+
+/// `timestamp.granularity`: how timestamp columns appear in records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimestampGranularity {
+    /// Connect's Timestamp logical type (milliseconds).
+    ConnectLogical,
+    /// int64 nanoseconds since the epoch.
+    NanosLong,
+    /// Nanoseconds since the epoch as a decimal string.
+    NanosString,
+    /// `yyyy-MM-ddTHH:mm:ss.SSSSSSSSS` in `db.timezone`.
+    NanosIsoDatetimeString,
+}
+
+fn valid_isolation(v: &Parsed) -> std::result::Result<(), String> {
+    match v {
+        Parsed::Str(s) if s == "SQL_SERVER_SNAPSHOT" => Err(
+            "Isolation mode of `SQL_SERVER_SNAPSHOT` can only be configured with a Sql Server Dialect"
+                .into(),
+        ),
+        Parsed::Str(s) if !ISOLATION_MODES.contains(&s.as_str()) => {
+            Err(format!("String must be one of: {}", ISOLATION_MODES.join(", ")))
+        }
+        _ => Ok(()),
+    }
+}
 
 /// How rows are selected on each poll.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,6 +195,10 @@ pub struct JdbcSourceConfig {
     pub topic_prefix: String,
     pub timestamp_delay: Duration,
     pub timezone: chrono_tz::Tz,
+    pub isolation: IsolationMode,
+    /// Failed queries retried before the task fails; None retries without limit.
+    pub query_retries: Option<u32>,
+    pub timestamp_granularity: TimestampGranularity,
     pub task_index: usize,
     pub task_count: usize,
 }
@@ -328,6 +407,20 @@ pub fn def() -> ConfigDef {
             .width(W::Medium)
             .display("Query suffix")
             .doc("Suffix to append at the end of the generated query.")),
+        md(ConfigKey::new(TRANSACTION_ISOLATION_MODE, T::String)
+            .default_value("DEFAULT")
+            .validator(Validator::Custom(valid_isolation))
+            .recommender(Recommender::Values(RECOMMENDED_ISOLATION_MODES))
+            .importance(I::Low)
+            .width(W::Medium)
+            .display("Transaction Isolation Mode")
+            .doc("Mode to control which transaction isolation level is used when running queries against the database. By default no explicit transaction isolation mode is set. SQL_SERVER_SNAPSHOT will only work against a connector configured to write to Sql Server (so it is refused here: MySQL/MariaDB and PostgreSQL only). Options include:\n  * DEFAULT\n  * READ_UNCOMMITTED\n  * READ_COMMITTED\n  * REPEATABLE_READ\n  * SERIALIZABLE\n  * SQL_SERVER_SNAPSHOT")),
+        md(ConfigKey::new(QUERY_RETRY_ATTEMPTS, T::Int)
+            .default_value("-1")
+            .importance(I::Low)
+            .width(W::Medium)
+            .display("Query Retry Attempts")
+            .doc("Number of times to retry SQL exceptions encountered when executing queries. A negative value (the default) retries without limit; errors the database answers about the statement itself (bad SQL, missing privilege) are never retried.")),
     ];
     for k in mode_keys {
         d = d.define(k);
@@ -382,6 +475,14 @@ pub fn def() -> ConfigDef {
             .width(W::Medium)
             .display("DB time zone")
             .doc("Name of the JDBC timezone used in the connector when querying with time-based criteria. Defaults to UTC.")),
+        cn(ConfigKey::new(TIMESTAMP_GRANULARITY, T::String)
+            .default_value("connect_logical")
+            .validator(Validator::OneOf(GRANULARITIES))
+            .recommender(Recommender::Values(GRANULARITIES))
+            .importance(I::Low)
+            .width(W::Medium)
+            .display("Timestamp granularity for timestamp columns")
+            .doc("Define the granularity of the Timestamp column. Options include: \n  * connect_logical (default): represents timestamp values using Kafka Connect's built-in representations \n  * nanos_long: represents timestamp values as nanos since epoch\n  * nanos_string: represents timestamp values as nanos since epoch in string\n  * nanos_iso_datetime_string: uses iso format 'yyyy-MM-dd'T'HH:mm:ss.SSSSSSSSS'\n")),
     ];
     for k in connector_keys {
         d = d.define(k);
@@ -537,6 +638,20 @@ impl JdbcSourceConfig {
             topic_prefix: p.string(TOPIC_PREFIX)?.unwrap_or_default().to_owned(),
             timestamp_delay: millis(p.int(TIMESTAMP_DELAY_INTERVAL_MS)?),
             timezone,
+            isolation: match p.string(TRANSACTION_ISOLATION_MODE)?.unwrap_or("DEFAULT") {
+                "READ_UNCOMMITTED" => IsolationMode::ReadUncommitted,
+                "READ_COMMITTED" => IsolationMode::ReadCommitted,
+                "REPEATABLE_READ" => IsolationMode::RepeatableRead,
+                "SERIALIZABLE" => IsolationMode::Serializable,
+                _ => IsolationMode::Default,
+            },
+            query_retries: u32::try_from(p.int(QUERY_RETRY_ATTEMPTS)?).ok(),
+            timestamp_granularity: match p.string(TIMESTAMP_GRANULARITY)?.unwrap_or_default() {
+                "nanos_long" => TimestampGranularity::NanosLong,
+                "nanos_string" => TimestampGranularity::NanosString,
+                "nanos_iso_datetime_string" => TimestampGranularity::NanosIsoDatetimeString,
+                _ => TimestampGranularity::ConnectLogical,
+            },
             task_index,
             task_count,
         })

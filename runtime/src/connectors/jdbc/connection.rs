@@ -6,7 +6,7 @@ use sqlx::Connection as _;
 use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 
-use super::config::JdbcSourceConfig;
+use super::config::{IsolationMode, JdbcSourceConfig};
 use super::dialect::{self, ColumnMeta, Param, TableId};
 use super::querier::RowSink;
 use super::url::{self, Dialect, JdbcUrl};
@@ -27,6 +27,7 @@ pub struct ConnectSpec {
     attempts: u32,
     backoff: std::time::Duration,
     tz: chrono_tz::Tz,
+    isolation: IsolationMode,
 }
 
 impl ConnectSpec {
@@ -48,10 +49,28 @@ impl ConnectSpec {
             attempts: cfg.attempts,
             backoff: cfg.backoff,
             tz: cfg.timezone,
+            isolation: cfg.isolation,
         })
     }
 
     async fn connect_once(&self) -> std::result::Result<Db, String> {
+        let mut db = self.open().await?;
+        if let Some(level) = self.isolation.sql() {
+            let set = match &mut db {
+                Db::MySql(c) => dialect::mysql::set_isolation(c, level).await,
+                Db::Postgres(c) => dialect::postgres::set_isolation(c, level).await,
+            };
+            if let Err(e) = set {
+                db.close().await;
+                return Err(format!(
+                    "could not set the transaction isolation level {level}: {e}"
+                ));
+            }
+        }
+        Ok(db)
+    }
+
+    async fn open(&self) -> std::result::Result<Db, String> {
         let pw = self.password.as_deref();
         match self.url.dialect {
             Dialect::MySql => {

@@ -30,6 +30,15 @@ impl Connector for JdbcSourceConnector {
         config::def()
     }
 
+    /// The selected tables' incrementing/timestamp columns, checked before the connector
+    /// is created rather than only when a task starts.
+    async fn validate_external(&self, props: &Props) -> Vec<(String, String)> {
+        match JdbcSourceConfig::parse(props) {
+            Ok(cfg) => super::validate::against_database(&cfg).await,
+            Err(_) => Vec::new(),
+        }
+    }
+
     async fn start(&mut self, props: &Props) -> Result<()> {
         let cfg = JdbcSourceConfig::parse(props)?;
         let spec = ConnectSpec::new(&cfg)?;

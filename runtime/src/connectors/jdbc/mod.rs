@@ -12,6 +12,7 @@ pub mod schema;
 mod tables;
 mod task;
 pub mod url;
+mod validate;
 
 pub use connector::JdbcSourceConnector;
 pub use task::JdbcSourceTask;

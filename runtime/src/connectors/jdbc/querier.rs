@@ -33,13 +33,14 @@ use crate::connectors::{OffsetReader, SourcePartition};
 use crate::data::{ConnectRecord, SchemaAndValue, SourceRecord};
 use crate::errors::{ConnectError, Result};
 
-/// What a fetch task sends: the result's columns once, then rows.
+/// What a fetch task sends: the result's columns once, then rows in chunks (one hand-off
+/// per chunk rather than per row keeps the two tasks from waking each other for every row).
 pub enum Fetched {
     Columns {
         columns: Arc<Vec<Column>>,
         skipped: Vec<(String, String)>,
     },
-    Row(Vec<Cell>),
+    Rows(Vec<Vec<Cell>>),
 }
 
 /// The fetch side of a running query: decides which columns are read, sends rows.
@@ -47,6 +48,8 @@ pub struct RowSink {
     tx: mpsc::Sender<Fetched>,
     what: String,
     header: Option<Fetched>,
+    chunk: Vec<Vec<Cell>>,
+    chunk_rows: usize,
 }
 
 impl RowSink {
@@ -78,14 +81,28 @@ impl RowSink {
         plan
     }
 
-    /// Sends a row (after the header); false when the reader is gone.
+    /// Queues a row, sending the chunk (after the header) once full; false when the
+    /// reader is gone.
     pub async fn send(&mut self, cells: Vec<Cell>) -> bool {
+        self.chunk.push(cells);
+        if self.chunk.len() < self.chunk_rows {
+            return true;
+        }
+        self.flush().await
+    }
+
+    /// Sends the rows queued so far; false when the reader is gone.
+    pub async fn flush(&mut self) -> bool {
         if let Some(h) = self.header.take()
             && self.tx.send(h).await.is_err()
         {
             return false;
         }
-        self.tx.send(Fetched::Row(cells)).await.is_ok()
+        if self.chunk.is_empty() {
+            return true;
+        }
+        let rows = std::mem::replace(&mut self.chunk, Vec::with_capacity(self.chunk_rows));
+        self.tx.send(Fetched::Rows(rows)).await.is_ok()
     }
 
     /// A lost connection may come back; bad SQL or a missing privilege will not.
@@ -111,12 +128,24 @@ pub enum Source {
     Query(String),
 }
 
+impl Source {
+    /// For messages: `table db.t` or `the configured query`.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Table(t) => format!("table {}", t.fqn()),
+            Source::Query(_) => "the configured query".to_owned(),
+        }
+    }
+}
+
 /// A query in flight: rows arrive on `rx`; the connection comes back through `handle`.
 struct Running {
     rx: mpsc::Receiver<Fetched>,
     handle: tokio::task::JoinHandle<(Db, Result<()>)>,
     shape: Option<RecordShape>,
     columns: Arc<Vec<Column>>,
+    /// Rows of the last chunk not yet turned into records.
+    backlog: std::vec::IntoIter<Vec<Cell>>,
 }
 
 pub struct Querier {
@@ -178,10 +207,7 @@ impl Querier {
     }
 
     pub fn describe(&self) -> String {
-        match &self.source {
-            Source::Table(t) => format!("table {}", t.fqn()),
-            Source::Query(_) => "the configured query".to_owned(),
-        }
+        self.source.describe()
     }
 
     pub fn is_running(&self) -> bool {
@@ -196,61 +222,14 @@ impl Querier {
             return Ok(());
         };
         let meta = db.columns(t).await?;
-        let fqn = t.fqn();
         if meta.is_empty() {
             return Err(ConnectError::config(format!(
-                "Table {fqn} has no columns visible to this user (does it still exist?)"
+                "Table {} has no columns visible to this user (does it still exist?)",
+                t.fqn()
             )));
         }
-        let names = || {
-            meta.iter()
-                .map(|m| m.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        if cfg.mode.uses_incrementing() {
-            let col = match &cfg.incrementing_column {
-                Some(c) => meta.iter().find(|m| &m.name == c).ok_or_else(|| {
-                    ConnectError::config(format!(
-                        "Incrementing column {c} does not exist in table {fqn} (its columns: {})",
-                        names()
-                    ))
-                })?,
-                None => meta.iter().find(|m| m.auto_increment).ok_or_else(|| {
-                    ConnectError::config(format!(
-                        "Table {fqn} has no auto-incrementing column; set incrementing.column.name to one of: {}",
-                        names()
-                    ))
-                })?,
-            };
-            if cfg.validate_non_null && col.nullable {
-                return Err(ConnectError::config(format!(
-                    "Cannot make incremental queries using incrementing column {} on {fqn} because this column is nullable.",
-                    col.name
-                )));
-            }
-            self.incrementing = Some(col.name.clone());
-        }
-        if cfg.mode.uses_timestamp() {
-            for c in &cfg.timestamp_columns {
-                if !meta.iter().any(|m| &m.name == c) {
-                    return Err(ConnectError::config(format!(
-                        "Timestamp column {c} does not exist in table {fqn} (its columns: {})",
-                        names()
-                    )));
-                }
-            }
-            let all_nullable = cfg
-                .timestamp_columns
-                .iter()
-                .all(|c| meta.iter().any(|m| &m.name == c && m.nullable));
-            if cfg.validate_non_null && all_nullable {
-                return Err(ConnectError::config(format!(
-                    "Cannot make incremental queries using timestamp columns [{}] on {fqn} because all of these columns are nullable.",
-                    cfg.timestamp_columns.join(", ")
-                )));
-            }
-        }
+        self.incrementing = super::validate::check_columns(cfg, t, &meta)
+            .map_err(|p| ConnectError::config(p.message))?;
         self.meta = Some(meta);
         Ok(())
     }
@@ -356,12 +335,17 @@ impl Querier {
         }
         let (sql, params) = self.statement(dialect, cfg, now);
         tracing::debug!(%sql, ?params, "JDBC query");
-        // The channel holds at most one batch: the fetch task waits for the reader.
-        let (tx, rx) = mpsc::channel(cfg.batch_max_rows.max(1));
+        // At most one chunk of `batch.max.rows` rows waits in the channel while the
+        // fetch task fills the next and the reader converts the last: memory stays a small
+        // multiple of the batch.
+        let chunk_rows = cfg.batch_max_rows.max(1);
+        let (tx, rx) = mpsc::channel(1);
         let mut sink = RowSink {
             tx,
             what: self.describe(),
             header: None,
+            chunk: Vec::with_capacity(chunk_rows),
+            chunk_rows,
         };
         let handle = tokio::spawn(async move {
             let r = db.stream(&sql, &params, &mut sink).await;
@@ -372,6 +356,7 @@ impl Querier {
             handle,
             shape: None,
             columns: Arc::new(Vec::new()),
+            backlog: Vec::new().into_iter(),
         });
         Ok(())
     }
@@ -390,6 +375,12 @@ impl Querier {
                 return None;
             }
             let running = self.running.as_mut()?;
+            if let Some(cells) = running.backlog.next() {
+                if let Err(e) = self.push_record(cfg, cells, out) {
+                    return self.abort(e).await;
+                }
+                continue;
+            }
             match running.rx.recv().await {
                 Some(Fetched::Columns { columns, skipped }) => {
                     for (name, ty) in skipped {
@@ -402,11 +393,7 @@ impl Querier {
                     running.columns = columns;
                     running.shape = None;
                 }
-                Some(Fetched::Row(cells)) => {
-                    if let Err(e) = self.push_record(cfg, cells, out) {
-                        return self.abort(e).await;
-                    }
-                }
+                Some(Fetched::Rows(rows)) => running.backlog = rows.into_iter(),
                 None => {
                     let r = self.running.take()?;
                     self.next_due = Instant::now() + cfg.poll_interval;
@@ -438,7 +425,7 @@ impl Querier {
         cells: Vec<Cell>,
         out: &mut Vec<SourceRecord>,
     ) -> Result<()> {
-        let what = self.describe();
+        let what = || self.source.describe();
         let Some(running) = self.running.as_mut() else {
             return Ok(());
         };
@@ -454,6 +441,7 @@ impl Querier {
                     &running.columns,
                     self.meta.as_deref(),
                     cfg.numeric_mapping,
+                    cfg.timestamp_granularity,
                     &cells,
                 ))
             }
@@ -466,7 +454,8 @@ impl Querier {
             let col = self.incrementing.as_deref().unwrap_or_default();
             let i = idx(col).ok_or_else(|| {
                 ConnectError::config(format!(
-                    "Incrementing column {col} is not in the result of {what} (or its type is not supported)"
+                    "Incrementing column {col} is not in the result of {} (or its type is not supported)",
+                    what()
                 ))
             })?;
             offset.incrementing = Some(match cells.get(i) {
@@ -483,12 +472,14 @@ impl Querier {
                 })?,
                 Some(Cell::Null) | None => {
                     return Err(ConnectError::data(format!(
-                        "Null value for incrementing column {col} of {what}"
+                        "Null value for incrementing column {col} of {}",
+                        what()
                     )));
                 }
                 Some(other) => {
                     return Err(ConnectError::data(format!(
-                        "Invalid type for incrementing column {col} of {what}: {other:?}"
+                        "Invalid type for incrementing column {col} of {}: {other:?}",
+                        what()
                     )));
                 }
             });

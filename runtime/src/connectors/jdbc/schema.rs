@@ -6,7 +6,7 @@
 use bigdecimal::{BigDecimal, ToPrimitive};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Timelike, Utc};
 
-use super::config::NumericMapping;
+use super::config::{NumericMapping, TimestampGranularity};
 use super::dialect::{Cell, Column, ColumnMeta, Kind};
 use crate::data::{Schema, SchemaBuilder, SchemaRef, SchemaType, Struct, Value, logical};
 use crate::errors::{ConnectError, Result};
@@ -27,6 +27,12 @@ pub enum Target {
     Date,
     Time,
     Timestamp,
+    /// `timestamp.granularity=nanos_long`.
+    TimestampNanos,
+    /// `timestamp.granularity=nanos_string`.
+    TimestampNanosString,
+    /// `timestamp.granularity=nanos_iso_datetime_string`.
+    TimestampIso,
 }
 
 /// Integer type for a NUMERIC of this precision (Confluent's thresholds).
@@ -84,6 +90,8 @@ fn target_schema(t: Target, optional: bool) -> SchemaRef {
         Target::Date => logical::date(),
         Target::Time => logical::time(),
         Target::Timestamp => logical::timestamp(),
+        Target::TimestampNanos => SchemaBuilder::int64(),
+        Target::TimestampNanosString | Target::TimestampIso => SchemaBuilder::string(),
     };
     if optional { b.optional() } else { b }.build()
 }
@@ -105,6 +113,7 @@ impl RecordShape {
         columns: &[Column],
         meta: Option<&[ColumnMeta]>,
         mapping: NumericMapping,
+        granularity: TimestampGranularity,
         first_row: &[Cell],
     ) -> Self {
         let mut b = SchemaBuilder::struct_();
@@ -128,7 +137,12 @@ impl RecordShape {
                 Kind::Bytes => Target::Bytes,
                 Kind::Date => Target::Date,
                 Kind::Time => Target::Time,
-                Kind::LocalTimestamp | Kind::InstantTimestamp => Target::Timestamp,
+                Kind::LocalTimestamp | Kind::InstantTimestamp => match granularity {
+                    TimestampGranularity::ConnectLogical => Target::Timestamp,
+                    TimestampGranularity::NanosLong => Target::TimestampNanos,
+                    TimestampGranularity::NanosString => Target::TimestampNanosString,
+                    TimestampGranularity::NanosIsoDatetimeString => Target::TimestampIso,
+                },
                 Kind::Decimal => {
                     let scale = m
                         .and_then(|m| m.scale)
@@ -151,8 +165,9 @@ impl RecordShape {
 
     /// The struct of one row.
     pub fn value(&self, cells: Vec<Cell>, tz: chrono_tz::Tz) -> Result<Value> {
-        let mut s = Struct::new(self.schema.clone());
-        for (i, cell) in cells.into_iter().enumerate() {
+        let n = self.schema.fields.len();
+        let mut values = Vec::with_capacity(n);
+        for (i, cell) in cells.into_iter().enumerate().take(n) {
             let (Some(t), Some(name), Some(field)) = (
                 self.targets.get(i),
                 self.names.get(i),
@@ -167,14 +182,23 @@ impl RecordShape {
                     "column {name} is declared NOT NULL but the database returned NULL"
                 )));
             }
-            s.values[i] = v;
+            values.push(v);
         }
-        Ok(Value::Struct(s))
+        // A short row (never from the drivers) leaves the remaining fields null.
+        values.resize(n, Value::Null);
+        Ok(Value::Struct(Struct {
+            schema: self.schema.clone(),
+            values,
+        }))
     }
 }
 
 /// A zone-less date-time read in `tz` (the earlier instant when a DST fold makes it ambiguous).
 pub fn local_to_utc(t: NaiveDateTime, tz: chrono_tz::Tz) -> DateTime<Utc> {
+    // The default db.timezone: no zone rules to look up for every row.
+    if tz == chrono_tz::UTC {
+        return t.and_utc();
+    }
     match tz.from_local_datetime(&t).earliest() {
         Some(d) => d.with_timezone(&Utc),
         // In a DST gap: read it as UTC offset of the zone just before.
@@ -226,6 +250,12 @@ fn convert(cell: Cell, t: Target, tz: chrono_tz::Tz) -> std::result::Result<Valu
         (Cell::Bool(v), _) => Value::Boolean(v),
         (Cell::Text(v), _) => Value::String(v),
         (Cell::Bytes(v), _) => Value::Bytes(v.into()),
+        // The driver usually hands the column's own scale: no rescaling copy then.
+        (Cell::Decimal(d), Target::Decimal(scale))
+            if d.fractional_digit_count() == i64::from(scale) =>
+        {
+            Value::Decimal(d)
+        }
         (Cell::Decimal(d), Target::Decimal(scale)) => Value::Decimal(d.with_scale(scale.into())),
         (Cell::Decimal(d), Target::Float64) => Value::Float64(
             d.to_f64()
@@ -248,11 +278,24 @@ fn convert(cell: Cell, t: Target, tz: chrono_tz::Tz) -> std::result::Result<Valu
             )
             .map_err(|_| format!("time {t} out of range"))?,
         ),
-        (c @ (Cell::Local(_) | Cell::Instant(_)), _) => Value::Timestamp(
-            instant(&c, tz)
-                .map(|d| d.timestamp_millis())
-                .unwrap_or_default(),
-        ),
+        (c @ (Cell::Local(_) | Cell::Instant(_)), t) => {
+            let at = instant(&c, tz).unwrap_or_default();
+            let nanos = || {
+                at.timestamp_nanos_opt().ok_or_else(|| {
+                    format!("timestamp {at} is out of the range of nanoseconds since the epoch")
+                })
+            };
+            match t {
+                Target::TimestampNanos => Value::Int64(nanos()?),
+                Target::TimestampNanosString => Value::String(nanos()?.to_string()),
+                Target::TimestampIso => Value::String(
+                    at.with_timezone(&tz)
+                        .format("%Y-%m-%dT%H:%M:%S%.9f")
+                        .to_string(),
+                ),
+                _ => Value::Timestamp(at.timestamp_millis()),
+            }
+        }
         (c, t) => return Err(format!("cannot represent {c:?} as {t:?}")),
     })
 }
@@ -338,6 +381,44 @@ mod tests {
             convert(Cell::Int(300), Target::Int8, tz)
                 .unwrap_err()
                 .contains("300")
+        );
+    }
+
+    #[test]
+    fn timestamp_granularities() {
+        let tz: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
+        // 12:00:00.123456789 in Paris (winter) is 11:00 UTC.
+        let naive = NaiveDate::from_ymd_opt(2024, 1, 15)
+            .unwrap()
+            .and_hms_nano_opt(12, 0, 0, 123_456_789)
+            .unwrap();
+        let nanos = naive.and_utc().timestamp_nanos_opt().unwrap() - 3_600_000_000_000;
+        let cell = || Cell::Local(naive);
+        assert_eq!(
+            convert(cell(), Target::Timestamp, tz).unwrap(),
+            Value::Timestamp(nanos / 1_000_000)
+        );
+        assert_eq!(
+            convert(cell(), Target::TimestampNanos, tz).unwrap(),
+            Value::Int64(nanos)
+        );
+        assert_eq!(
+            convert(cell(), Target::TimestampNanosString, tz).unwrap(),
+            Value::String(nanos.to_string())
+        );
+        // In db.timezone, as it was stored.
+        assert_eq!(
+            convert(cell(), Target::TimestampIso, tz).unwrap(),
+            Value::String("2024-01-15T12:00:00.123456789".into())
+        );
+        let utc = Cell::Instant(DateTime::from_timestamp(0, 5).unwrap());
+        assert_eq!(
+            convert(utc, Target::TimestampIso, chrono_tz::UTC).unwrap(),
+            Value::String("1970-01-01T00:00:00.000000005".into())
+        );
+        assert_eq!(
+            convert(Cell::Null, Target::TimestampNanos, tz).unwrap(),
+            Value::Null
         );
     }
 }

@@ -46,8 +46,8 @@ impl State {
 
     /// After a failed query: a dropped connection is replaced and the querier tried again
     /// after `connection.backoff.ms` (its offset is that of the last row handed out, so
-    /// nothing is skipped); `connection.attempts` failures in a row, or an error the
-    /// database answered (bad SQL, missing privilege), fail the task.
+    /// nothing is skipped); a failure beyond `query.retry.attempts` retries in a row, or
+    /// an error the database answered (bad SQL, missing privilege), fails the task.
     async fn failed(&mut self, idx: usize, mut db: Db, e: ConnectError) -> Result<()> {
         let alive = db.is_valid().await;
         if alive {
@@ -55,8 +55,16 @@ impl State {
         } else {
             self.db = None;
         }
-        if !e.retriable() || self.failures + 1 >= self.cfg.attempts {
+        if !e.retriable() {
             return Err(e);
+        }
+        if let Some(retries) = self.cfg.query_retries
+            && self.failures >= retries
+        {
+            return Err(ConnectError::external(
+                format!("Failed to query table after {retries} retries: {e}"),
+                false,
+            ));
         }
         self.failures += 1;
         tracing::warn!(error = %e, failures = self.failures, connection_alive = alive, "JDBC query failed; trying again");

@@ -124,7 +124,8 @@ impl RetryWithToleranceOperator {
         Fut: Future<Output = std::result::Result<T, E>>,
         E: Into<ConnectError>,
     {
-        // Without retries (the default) the clock is never read: this runs for every record.
+        // Without retries (the default) the clock is never read: this runs for every record
+        // and stage. With retries the window opens at the first attempt, as Kafka's does.
         let retries = self.retry_timeout != Some(Duration::ZERO);
         let deadline = match self.retry_timeout {
             Some(t) if retries => Some(self.clock.now().saturating_add(t)),

@@ -6,7 +6,10 @@ pub mod postgres;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
+use futures::{Stream, StreamExt};
+use sqlx::{Column as _, TypeInfo as _};
 
+use super::querier::RowSink;
 use super::url::Dialect;
 
 /// One decoded column value, before it is shaped by the record schema.
@@ -126,6 +129,55 @@ pub enum Param {
     Int(i64),
     /// A date-time in `db.timezone`, the way the columns it is compared to are stored.
     Local(NaiveDateTime),
+}
+
+/// Hands each row of a result stream to `sink` as it arrives (the drivers stream rows,
+/// so memory stays bounded by the consumer): the readable columns are chosen from the
+/// first row with `kind_of`, then every row's cells are read with `decode`. Rows read
+/// before an error are handed over before the error is returned.
+pub async fn stream_rows<R: sqlx::Row>(
+    mut rows: impl Stream<Item = Result<R, sqlx::Error>> + Unpin,
+    kind_of: fn(&str) -> Option<Kind>,
+    decode: fn(&R, usize, &Column) -> Result<Cell, sqlx::Error>,
+    sink: &mut RowSink,
+) -> crate::errors::Result<()> {
+    let mut plan: Option<Vec<(usize, Column)>> = None;
+    let outcome = async {
+        while let Some(row) = rows.next().await {
+            let row = row.map_err(|e| sink.query_error(e))?;
+            let plan = match &mut plan {
+                Some(p) => p,
+                None => {
+                    let cols: Vec<(String, String)> = row
+                        .columns()
+                        .iter()
+                        .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
+                        .collect();
+                    plan.insert(sink.plan(&cols, kind_of))
+                }
+            };
+            let mut cells = Vec::with_capacity(plan.len());
+            for (i, col) in plan.iter() {
+                cells.push(decode(&row, *i, col).map_err(|e| sink.decode_error(col, e))?);
+            }
+            if !sink.send(cells).await {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+    .await;
+    match outcome {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            sink.flush().await;
+            Ok(())
+        }
+        Err(e) => {
+            sink.flush().await;
+            Err(e)
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,9 +2,8 @@
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use futures::StreamExt;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection, MySqlRow, MySqlSslMode};
-use sqlx::{Column as _, Connection as _, Row, TypeInfo as _, ValueRef as _};
+use sqlx::{Connection as _, Row, ValueRef as _};
 
 use super::{Cell, Column, ColumnMeta, Kind, Param, TableId};
 use crate::connectors::jdbc::url::JdbcUrl;
@@ -71,6 +70,14 @@ pub fn options(
 
 pub async fn connect(o: &MySqlConnectOptions) -> Result<MySqlConnection, sqlx::Error> {
     MySqlConnection::connect_with(o).await
+}
+
+/// The isolation level of every later transaction of this session (`level` is one of
+/// the fixed SQL spellings, never user text).
+pub async fn set_isolation(c: &mut MySqlConnection, level: &str) -> Result<(), sqlx::Error> {
+    // A plain statement without arguments goes over the simple (text) protocol.
+    let sql = format!("SET SESSION TRANSACTION ISOLATION LEVEL {level}");
+    sqlx::Executor::execute(c, sql.as_str()).await.map(|_| ())
 }
 
 /// The database's clock, with microseconds.
@@ -211,29 +218,5 @@ pub async fn stream(
             Param::Local(t) => q.bind(*t),
         };
     }
-    let mut rows = q.fetch(c);
-    let mut plan: Option<Vec<(usize, Column)>> = None;
-    while let Some(row) = rows.next().await {
-        let row = row.map_err(|e| sink.query_error(e))?;
-        let plan = match &mut plan {
-            Some(p) => p,
-            None => {
-                let cols: Vec<(String, String)> = row
-                    .columns()
-                    .iter()
-                    .map(|c| (c.name().to_owned(), c.type_info().name().to_owned()))
-                    .collect();
-                let p = sink.plan(&cols, kind_of);
-                plan.insert(p)
-            }
-        };
-        let mut cells = Vec::with_capacity(plan.len());
-        for (i, col) in plan.iter() {
-            cells.push(decode(&row, *i, col).map_err(|e| sink.decode_error(col, e))?);
-        }
-        if !sink.send(cells).await {
-            return Ok(());
-        }
-    }
-    Ok(())
+    super::stream_rows(q.fetch(c), kind_of, decode, sink).await
 }
