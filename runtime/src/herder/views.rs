@@ -105,9 +105,19 @@ pub async fn validate(
     // As Kafka calls `Connector.validate` whatever the declaration found: an error in,
     // say, `name` should not hide a missing column.
     let connector = factory.new_connector();
+    // The outside system needs the real values (a password through a config provider); the
+    // answer keeps the references, and an unresolvable one is reported when the connector
+    // starts.
+    let resolved = match ctx.providers.resolve(config, "connector validation").await {
+        Ok(resolved) => resolved,
+        Err(e) => {
+            tracing::warn!(class = plugin.class, error = %e, "config references could not be resolved; not validated against the outside system");
+            return Ok((plugin, factory, infos));
+        }
+    };
     match tokio::time::timeout(
         EXTERNAL_VALIDATION_TIMEOUT,
-        connector.validate_external(config),
+        connector.validate_external(&resolved),
     )
     .await
     {
