@@ -880,91 +880,173 @@ impl Proxy {
     }
 }
 
-/// The server goes away mid-stream and comes back: the task retries with backoff, stays
-/// RUNNING, and every record ends up indexed exactly once (by its topic+partition+offset id).
+/// Produces `{"i":n}` records (n = 0, 1, …) in small paced bursts on a thread of its own
+/// until `stop` is set; returns how many it produced, all acknowledged.
+fn steady_producer(
+    topic: &str,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    let topic = topic.to_owned();
+    std::thread::spawn(move || {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", common::bootstrap())
+            .create()
+            .unwrap();
+        let mut n = 0usize;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for _ in 0..5 {
+                let v = format!(r#"{{"i":{n}}}"#);
+                producer
+                    .send(BaseRecord::<str, str>::to(&topic).payload(&v))
+                    .unwrap();
+                n += 1;
+            }
+            producer.poll(Duration::from_millis(200));
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+        n
+    })
+}
+
+async fn count(index: &str) -> u64 {
+    let _ = es("POST", &format!("{index}/_refresh"), None).await;
+    let (code, body) = es("GET", &format!("{index}/_count"), None).await;
+    if code == 404 {
+        return 0;
+    }
+    assert_eq!(code, 200, "{body}");
+    body["count"].as_u64().unwrap()
+}
+
+/// The issue's outage: records flowing, the server unreachable for 60 s (the proxy refuses
+/// connections) while records keep being produced, then back. Settings a user would pick to
+/// ride out such an outage (max.retries=10, retry.backoff.ms=1000; see the README table):
+/// throughout the outage the task is RUNNING with the retrying reason as its trace, nothing
+/// new is indexed and no offset is committed past what was indexed; afterwards, without any
+/// restart, every record is indexed exactly once by id and committed, and the trace clears.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outage_mid_stream_loses_and_duplicates_nothing() {
+async fn search_server_down_60_s_retries_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let w = worker(&dir).await;
     let mut proxy = Proxy::start(free_port()).await;
-    let topic = unique("outage");
-    let name = unique("es-outage");
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    let topic = unique("outage60");
+    let name = unique("es-outage60");
     let index = lower(&topic);
-    let rows: Vec<String> = (0..1000).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
-    let first: Vec<(Option<&str>, Option<&str>)> = rows[..400]
-        .iter()
-        .map(|r| (None, Some(r.as_str())))
-        .collect();
-    produce(&topic, &first);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = steady_producer(&topic, stop.clone());
     connector(
         &w,
         &name,
         &topic,
-        &format!("http://127.0.0.1:{}", proxy.port),
+        &url,
         &[
             ("key.ignore", "true"),
             ("schema.ignore", "true"),
             ("batch.size", "50"),
-            ("max.retries", "1000"),
-            ("retry.backoff.ms", "100"),
-            ("read.timeout.ms", "2000"),
+            ("max.retries", "10"),
+            ("retry.backoff.ms", "1000"),
         ],
     )
     .await;
-    wait_docs(&index, 400).await;
+    wait_for("records flowing", Duration::from_secs(60), || async {
+        (count(&index).await >= 100).then_some(())
+    })
+    .await;
+
     proxy.cut();
-    let rest: Vec<(Option<&str>, Option<&str>)> = rows[400..]
-        .iter()
-        .map(|r| (None, Some(r.as_str())))
-        .collect();
-    produce(&topic, &rest);
-    // The task keeps retrying while the server is away (several backoff rounds).
-    wait_for(
-        "the sink to retry 6 times",
-        Duration::from_secs(60),
+    let cut = tokio::time::Instant::now();
+    // In-flight requests may still land just as the proxy drops them: settle on the count.
+    let mut indexed = count(&index).await;
+    let retrying = wait_for(
+        "a retrying status naming the refused connection",
+        Duration::from_secs(30),
         || async {
-            (w.log_text()
-                .matches("bulk request failed; retrying")
-                .count()
-                >= 6)
-                .then_some(())
+            let t = task_state(&w, &name).await;
+            t["trace"]
+                .as_str()
+                .is_some_and(|s| s.contains("Connection refused"))
+                .then_some(t)
         },
     )
     .await;
-    assert_eq!(task_state(&w, &name).await["state"], "RUNNING");
+    let mut keys: Vec<&String> = retrying.as_object().unwrap().keys().collect();
+    keys.sort();
     assert_eq!(
-        docs(&index).await.len(),
-        400,
-        "written through a cut proxy?"
+        keys,
+        ["id", "state", "trace", "version", "worker_id"],
+        "{retrying}"
     );
-    // Nothing unacknowledged is committed (the worker commits every 300 ms meanwhile).
-    let during = committed(&name, &topic).await;
+    assert_eq!(retrying["id"], 0);
+    assert_eq!(retrying["worker_id"], w.url.trim_start_matches("http://"));
+    assert_eq!(retrying["state"], "RUNNING");
+    let trace = retrying["trace"].as_str().unwrap();
+    let prefix =
+        "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt ";
+    let cause = format!("no Elasticsearch host answered: {url}/_bulk: ");
     assert!(
-        during.is_none_or(|o| o <= 400),
-        "committed {during:?} during the outage"
-    );
-    // Its status shows the retrying state meanwhile: RUNNING, with the reason as trace.
-    let t = wait_for("a retrying status", Duration::from_secs(30), || async {
-        let t = task_state(&w, &name).await;
-        t["trace"].is_string().then_some(t)
-    })
-    .await;
-    assert_eq!(t["state"], "RUNNING", "{t}");
-    let trace = t["trace"].as_str().unwrap();
-    assert!(
-        trace.starts_with(
-            "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt "
-        ) && trace.contains("of max.retries=1000")
-            && trace.contains(&format!("http://127.0.0.1:{}/_bulk", proxy.port)),
+        trace.starts_with(prefix)
+            && trace.contains(" of max.retries=10, next in ")
+            && trace.contains(&cause),
         "{trace}"
     );
+    let mut polls = 0;
+    let mut attempts = std::collections::BTreeSet::new();
+    while cut.elapsed() < Duration::from_secs(60) {
+        let t = task_state(&w, &name).await;
+        assert_eq!(t["state"], "RUNNING", "during the outage: {t}");
+        if let Some(a) = t["trace"]
+            .as_str()
+            .and_then(|s| s.strip_prefix(prefix))
+            .and_then(|s| s.split(' ').next())
+        {
+            attempts.insert(a.parse::<u32>().unwrap());
+        }
+        let now = count(&index).await;
+        if polls == 0 {
+            indexed = now;
+        }
+        assert_eq!(now, indexed, "documents written through a cut proxy");
+        let c = committed(&name, &topic).await.unwrap_or(0);
+        assert!(
+            c <= i64::try_from(indexed).unwrap(),
+            "committed offset {c} with only {indexed} documents indexed"
+        );
+        polls += 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    assert!(polls >= 20, "{polls} polls in 60 s");
+    // Backoff doubles: a handful of attempts in a minute, not thousands.
+    assert!(
+        attempts.len() >= 2 && attempts.iter().all(|a| *a <= 10),
+        "attempts seen in the status: {attempts:?}"
+    );
+
     proxy.restore().await;
-    let d = wait_docs(&index, 1000).await;
-    for i in 0..1000 {
+    // The backlog produced meanwhile must drain too; stop producing once it does.
+    wait_for("writes to resume", Duration::from_secs(120), || async {
+        (count(&index).await > indexed).then_some(())
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let produced = tokio::task::spawn_blocking(move || producer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(produced > 300, "only {produced} records produced");
+    let d = wait_for(
+        &format!("{produced} documents"),
+        Duration::from_secs(120),
+        || async {
+            let d = docs(&index).await;
+            (d.len() == produced).then_some(d)
+        },
+    )
+    .await;
+    for i in 0..produced {
         assert_eq!(d[&format!("{topic}+0+{i}")], json!({"i": i}), "record {i}");
     }
-    wait_committed(&name, &topic, 1000).await;
-    // RUNNING again, the retry note gone.
+    assert_eq!(count(&index).await, produced as u64, "duplicates");
+    wait_committed(&name, &topic, i64::try_from(produced).unwrap()).await;
     let t = wait_for(
         "the retry note to clear",
         Duration::from_secs(30),
@@ -975,5 +1057,53 @@ async fn outage_mid_stream_loses_and_duplicates_nothing() {
     )
     .await;
     assert_eq!(t["state"], "RUNNING", "{t}");
+    proxy.cut();
+}
+
+/// With Confluent's defaults (max.retries=5, retry.backoff.ms=100: at most 6.2 s of
+/// backoff) a long outage fails the task, as it does Confluent's: the trace names the URL
+/// and the cause, and offsets stay at what was indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_under_default_retries_fails_the_task_keeping_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut proxy = Proxy::start(free_port()).await;
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    let topic = unique("outage-defaults");
+    let name = unique("es-outage-defaults");
+    let index = lower(&topic);
+    let rows: Vec<String> = (0..150).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let records: Vec<(Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (None, Some(r.as_str()))).collect();
+    produce(&topic, &records[..100]);
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[("key.ignore", "true"), ("schema.ignore", "true")],
+    )
+    .await;
+    wait_docs(&index, 100).await;
+    wait_committed(&name, &topic, 100).await;
+    proxy.cut();
+    let cut = tokio::time::Instant::now();
+    produce(&topic, &records[100..]);
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!(
+            "bulk request failed after 5 retries (max.retries): no Elasticsearch host \
+             answered: {url}/_bulk: "
+        )) && trace.contains("Connection refused"),
+        "{trace}"
+    );
+    assert!(
+        cut.elapsed() < Duration::from_secs(40),
+        "failed only after {:?}",
+        cut.elapsed()
+    );
+    assert_eq!(docs(&index).await.len(), 100);
+    assert_eq!(committed(&name, &topic).await, Some(100));
     proxy.cut();
 }

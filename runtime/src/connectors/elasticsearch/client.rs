@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
+use tokio::sync::Notify;
 
 use super::config::EsConfig;
 use crate::errors::{ConnectError, Result};
@@ -25,6 +27,8 @@ pub struct EsClient {
     hosts: Arc<Vec<Url>>,
     next: Arc<AtomicUsize>,
     auth: Option<(String, String)>,
+    /// Signalled whenever a host answers, to wake retries waiting out an outage.
+    answered: Arc<Notify>,
 }
 
 impl EsClient {
@@ -50,7 +54,16 @@ impl EsClient {
             hosts: Arc::new(config.urls.clone()),
             next: Arc::new(AtomicUsize::new(0)),
             auth,
+            answered: Arc::new(Notify::new()),
         })
+    }
+
+    /// Sleeps `wait`, or less if meanwhile some request of this client got an answer.
+    pub async fn sleep_unless_reachable(&self, wait: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.answered.notified() => {}
+        }
     }
 
     /// Sends one request, trying each host once starting with the next in turn. A host
@@ -83,6 +96,7 @@ impl EsClient {
             }
             match req.send().await {
                 Ok(resp) => {
+                    self.answered.notify_waiters();
                     let status = resp.status();
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
