@@ -1107,3 +1107,189 @@ async fn outage_under_default_retries_fails_the_task_keeping_offsets() {
     assert_eq!(committed(&name, &topic).await, Some(100));
     proxy.cut();
 }
+
+/// A forward proxy for plain HTTP: one request per connection (it answers with `connection:
+/// close`), the absolute-form target rewritten for the node. Returns its port and every
+/// request head it saw.
+async fn forward_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn head(s: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let rest = buf.split_off(end + 4);
+                return Some((String::from_utf8(buf).ok()?, rest));
+            }
+            let n = s.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let heads = seen.clone();
+    let upstream = os_url().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (heads, upstream) = (heads.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Some((req, mut body)) = head(&mut client).await else {
+                    return;
+                };
+                heads.lock().unwrap().push(req.clone());
+                let length: usize = req
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while body.len() < length {
+                    let mut chunk = vec![0u8; length - body.len()];
+                    let n = client.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                let mut lines = req.split("\r\n");
+                let first = lines.next().unwrap_or_default();
+                let mut parts = first.splitn(3, ' ');
+                let (method, target, version) = (
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                );
+                let path = target
+                    .strip_prefix("http://")
+                    .and_then(|t| t.find('/').map(|i| &t[i..]))
+                    .unwrap_or(target);
+                let mut out = format!("{method} {path} {version}\r\n");
+                for l in
+                    lines.filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("proxy-"))
+                {
+                    out.push_str(l);
+                    out.push_str("\r\n");
+                }
+                out.push_str("connection: close\r\n\r\n");
+                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let mut request = out.into_bytes();
+                request.extend_from_slice(&body);
+                if up.write_all(&request).await.is_err() {
+                    return;
+                }
+                let Some((resp, rest)) = head(&mut up).await else {
+                    return;
+                };
+                let resp = resp.replacen("\r\n", "\r\nconnection: close\r\n", 1);
+                let _ = client.write_all(resp.as_bytes()).await;
+                let _ = client.write_all(&rest).await;
+                let _ = tokio::io::copy(&mut up, &mut client).await;
+                let _ = client.shutdown().await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// proxy.host/proxy.port/proxy.username/proxy.password: every request goes to the proxy
+/// (the node's URL need not even resolve here), with basic proxy credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_settings_send_every_request_through_the_proxy() {
+    let (port, seen) = forward_proxy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("proxied");
+    let name = unique("es-proxied");
+    produce(
+        &topic,
+        &[(None, Some(r#"{"a":1}"#)), (None, Some(r#"{"a":2}"#))],
+    );
+    let port = port.to_string();
+    connector(
+        &w,
+        &name,
+        &topic,
+        "http://search.ferry.invalid:9200",
+        &[
+            ("key.ignore", "true"),
+            ("proxy.host", "127.0.0.1"),
+            ("proxy.port", port.as_str()),
+            ("proxy.username", "ferry"),
+            ("proxy.password", "secret"),
+        ],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 2).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([
+            (format!("{topic}+0+0"), json!({"a": 1})),
+            (format!("{topic}+0+1"), json!({"a": 2}))
+        ])
+    );
+    wait_committed(&name, &topic, 2).await;
+    let heads = seen.lock().unwrap().clone();
+    let firsts: Vec<&str> = heads.iter().filter_map(|h| h.lines().next()).collect();
+    for expected in [
+        "GET http://search.ferry.invalid:9200/ HTTP/1.1".to_owned(),
+        format!(
+            "HEAD http://search.ferry.invalid:9200/{} HTTP/1.1",
+            lower(&topic)
+        ),
+        "POST http://search.ferry.invalid:9200/_bulk HTTP/1.1".to_owned(),
+    ] {
+        assert!(firsts.contains(&expected.as_str()), "{firsts:?}");
+    }
+    for h in &heads {
+        assert!(
+            h.lines()
+                .any(|l| l.eq_ignore_ascii_case("proxy-authorization: Basic ZmVycnk6c2VjcmV0")),
+            "{h}"
+        );
+    }
+}
+
+/// use.autogenerated.ids=true (write.method insert): the server names the documents, so two
+/// records with one key become two documents (at-least-once, as Confluent documents it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autogenerated_ids_let_the_server_name_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("autoids");
+    let name = unique("es-autoids");
+    produce(
+        &topic,
+        &[
+            (Some("\"k\""), Some(r#"{"i":0}"#)),
+            (Some("\"k\""), Some(r#"{"i":1}"#)),
+            (Some("\"j\""), Some(r#"{"i":2}"#)),
+        ],
+    );
+    connector(
+        &w,
+        &name,
+        &topic,
+        &os_url(),
+        &[("use.autogenerated.ids", "true")],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 3).await;
+    let mut sources: Vec<i64> = d.values().map(|v| v["i"].as_i64().unwrap()).collect();
+    sources.sort_unstable();
+    assert_eq!(sources, [0, 1, 2]);
+    for id in d.keys() {
+        assert!(
+            id != "k" && id != "j" && !id.contains('+') && id.len() >= 20,
+            "not a generated id: {id}"
+        );
+    }
+    wait_committed(&name, &topic, 3).await;
+}

@@ -42,6 +42,19 @@ impl EsClient {
         if !config.read_timeout.is_zero() {
             builder = builder.read_timeout(config.read_timeout);
         }
+        if let Some(p) = &config.proxy {
+            let mut proxy =
+                reqwest::Proxy::all(format!("http://{}:{}", p.host, p.port)).map_err(|e| {
+                    ConnectError::config(format!(
+                        "Invalid proxy {}:{} (proxy.host, proxy.port): {e}",
+                        p.host, p.port
+                    ))
+                })?;
+            if let Some((user, password)) = &p.auth {
+                proxy = proxy.basic_auth(user, password);
+            }
+            builder = builder.proxy(proxy);
+        }
         let http = builder
             .build()
             .map_err(|e| ConnectError::internal(format!("could not build the HTTP client: {e}")))?;
