@@ -79,10 +79,21 @@ impl EsClient {
         }
     }
 
+    /// Sends one request and parses the answer's body as JSON (see [`EsClient::send_raw`]).
+    pub async fn send(&self, method: Method, path: &str, body: Option<Body>) -> Result<Response> {
+        Ok(self.send_raw(method, path, body).await?.parsed())
+    }
+
     /// Sends one request, trying each host once starting with the next in turn. A host
     /// that cannot be reached (connect error, timeout) passes the request to the next; any
-    /// HTTP answer is returned as is. Fails (retriable) when no host answered.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Body>) -> Result<Response> {
+    /// HTTP answer is returned as is, its body unparsed. Fails (retriable) when no host
+    /// answered, and (not retriable) on 401/403.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> Result<RawResponse> {
         let n = self.hosts.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut errors = Vec::new();
@@ -118,20 +129,20 @@ impl EsClient {
                             continue;
                         }
                     };
-                    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                        Json::String(String::from_utf8_lossy(&bytes).into_owned())
-                    });
+                    let raw = RawResponse { status, url, bytes };
                     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                        let r = raw.parsed();
                         return Err(ConnectError::external(
                             format!(
-                                "{url} answered {status}: check connection.username and \
+                                "{} answered {status}: check connection.username and \
                                  connection.password ({})",
-                                short(&body)
+                                r.url,
+                                short(&r.body)
                             ),
                             false,
                         ));
                     }
-                    return Ok(Response { status, url, body });
+                    return Ok(raw);
                 }
                 Err(e) => errors.push(format!("{url}: {}", error_chain(&e))),
             }
@@ -140,6 +151,27 @@ impl EsClient {
             format!("no Elasticsearch host answered: {}", errors.join("; ")),
             true,
         ))
+    }
+}
+
+/// An answer whose body is not parsed yet.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub url: Url,
+    pub bytes: bytes::Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON, or as a JSON string when it is not JSON.
+    pub fn parsed(self) -> Response {
+        let body = serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&self.bytes).into_owned()));
+        Response {
+            status: self.status,
+            url: self.url,
+            body,
+        }
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value as Json, json};
 
-use super::client::{Body, EsClient, short};
+use super::client::{Body, EsClient, RawResponse, short};
 use super::config::{EsConfig, MalformedDocs};
 use super::request_builder::Action;
 use crate::connectors::RetryReporter;
@@ -59,6 +59,13 @@ impl Retry {
     }
 }
 
+/// The part of a `_bulk` answer that says whether any item failed; serde skips the rest
+/// without allocating.
+#[derive(serde::Deserialize)]
+struct BulkSummary {
+    errors: bool,
+}
+
 /// What happened to a bulk request's items.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
@@ -87,10 +94,25 @@ pub async fn send_bulk(
             body.extend_from_slice(&a.lines);
         }
         let mut unreachable = false;
-        let failure = match client
-            .send(Method::POST, "_bulk", Some(Body::NdJson(body.into())))
-            .await
+        let sent = client
+            .send_raw(Method::POST, "_bulk", Some(Body::NdJson(body.into())))
+            .await;
+        // The common case, every item accepted, needs only the top-level `errors` flag:
+        // skip building a JSON tree of thousands of items.
+        if let Ok(r) = &sent
+            && r.status.is_success()
+            && serde_json::from_slice::<BulkSummary>(&r.bytes).is_ok_and(|b| !b.errors)
         {
+            outcome.written += pending.len();
+            outcome.retries = attempt;
+            if attempt > 0
+                && let Some(report) = reporter
+            {
+                report(None);
+            }
+            return Ok(outcome);
+        }
+        let failure = match sent.map(RawResponse::parsed) {
             Err(e) if !e.retriable() => return Err(e),
             Err(e) => {
                 unreachable = true;
