@@ -1343,3 +1343,161 @@ async fn flush_timeout_bounds_the_wait_for_buffer_room() {
     assert_eq!(committed(&name, &topic).await, Some(1));
     proxy.cut();
 }
+
+/// A certificate authority and a server certificate for 127.0.0.1 signed by it, made with
+/// the `openssl` command: returns the CA's PEM path and the server's cert and key paths.
+fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=ferry test CA",
+        "-days",
+        "1",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// A TLS-terminating proxy in front of the node (OpenSearch without its security plugin
+/// serves plain HTTP only). Returns its port.
+async fn tls_proxy(cert: &std::path::Path, key: &std::path::Path) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_no_client_auth()
+    .with_single_cert(certs, key)
+    .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let upstream = os_url().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                // A client refusing the certificate ends the handshake: nothing to relay.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// elastic.security.protocol=SSL with a PEM truststore: the sink writes over HTTPS to a
+/// server whose certificate a private CA signed; without that truststore (the built-in
+/// roots only) the task fails naming the URL and the certificate problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_pem_truststore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(dir.path());
+    let port = tls_proxy(&cert, &key).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let w = worker(&dir).await;
+    let topic = unique("tls");
+    produce(&topic, &[(None, Some(r#"{"a":1}"#))]);
+    let name = unique("es-tls");
+    let ca = ca.to_str().unwrap().to_owned();
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("elastic.security.protocol", "SSL"),
+            ("elastic.https.ssl.truststore.location", ca.as_str()),
+            ("elastic.https.ssl.truststore.type", "PEM"),
+        ],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 1).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([(format!("{topic}+0+0"), json!({"a": 1}))])
+    );
+    wait_committed(&name, &topic, 1).await;
+
+    let untrusted = unique("es-tls-untrusted");
+    connector(
+        &w,
+        &untrusted,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("elastic.security.protocol", "SSL"),
+            ("max.retries", "0"),
+        ],
+    )
+    .await;
+    let t = wait_task(&w, &untrusted, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("no Elasticsearch host answered: {url}/: "))
+            && trace.contains("invalid peer certificate: UnknownIssuer"),
+        "{trace}"
+    );
+}

@@ -9,7 +9,7 @@ use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
 use tokio::sync::Notify;
 
-use super::config::EsConfig;
+use super::config::{self, EsConfig, TlsConfig};
 use crate::errors::{ConnectError, Result};
 
 /// A response: status, the URL that answered, and the body (JSON when it parses).
@@ -41,6 +41,9 @@ impl EsClient {
         }
         if !config.read_timeout.is_zero() {
             builder = builder.read_timeout(config.read_timeout);
+        }
+        if let Some(tls) = &config.tls {
+            builder = with_tls(builder, tls)?;
         }
         if let Some(p) = &config.proxy {
             let mut proxy =
@@ -173,6 +176,48 @@ impl RawResponse {
             body,
         }
     }
+}
+
+/// Trust and client certificates from the PEM files of `elastic.https.ssl.*`.
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder> {
+    let read = |path: &std::path::Path, key: &str| {
+        std::fs::read(path)
+            .map_err(|e| ConnectError::config(format!("cannot read {key}={}: {e}", path.display())))
+    };
+    if let Some(path) = &tls.truststore {
+        let key = config::SSL_TRUSTSTORE_LOCATION;
+        let certs = reqwest::Certificate::from_pem_bundle(&read(path, key)?)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                ConnectError::config(format!(
+                    "{key}={} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ))
+            })?;
+        // As a Java truststore does: only these authorities, not the built-in ones.
+        builder = builder.tls_built_in_root_certs(false);
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    if let Some(path) = &tls.keystore {
+        let key = config::SSL_KEYSTORE_LOCATION;
+        let identity = reqwest::Identity::from_pem(&read(path, key)?).map_err(|e| {
+            ConnectError::config(format!(
+                "{key}={} must hold the PEM certificate chain and an unencrypted private key: {e}",
+                path.display()
+            ))
+        })?;
+        builder = builder.identity(identity);
+    }
+    if !tls.verify_hostname {
+        builder = builder.danger_accept_invalid_hostnames(true);
+    }
+    Ok(builder)
 }
 
 /// A request body.

@@ -41,11 +41,22 @@ pub const PROXY_HOST: &str = "proxy.host";
 pub const PROXY_PORT: &str = "proxy.port";
 pub const PROXY_USERNAME: &str = "proxy.username";
 pub const PROXY_PASSWORD: &str = "proxy.password";
+pub const SECURITY_PROTOCOL: &str = "elastic.security.protocol";
+pub const SSL_TRUSTSTORE_LOCATION: &str = "elastic.https.ssl.truststore.location";
+pub const SSL_TRUSTSTORE_PASSWORD: &str = "elastic.https.ssl.truststore.password";
+pub const SSL_TRUSTSTORE_TYPE: &str = "elastic.https.ssl.truststore.type";
+pub const SSL_KEYSTORE_LOCATION: &str = "elastic.https.ssl.keystore.location";
+pub const SSL_KEYSTORE_PASSWORD: &str = "elastic.https.ssl.keystore.password";
+pub const SSL_KEYSTORE_TYPE: &str = "elastic.https.ssl.keystore.type";
+pub const SSL_KEY_PASSWORD: &str = "elastic.https.ssl.key.password";
+pub const SSL_ENDPOINT_IDENTIFICATION: &str = "elastic.https.ssl.endpoint.identification.algorithm";
 
 const CONNECTOR_GROUP: &str = "Connector";
 const CONVERSION_GROUP: &str = "Data Conversion";
 const DATA_STREAM_GROUP: &str = "Data Stream";
 const PROXY_GROUP: &str = "Proxy";
+const SSL_GROUP: &str = "Security";
+const SECURITY_PROTOCOLS: &[&str] = &["PLAINTEXT", "SSL"];
 
 /// `behavior.on.null.values`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -590,6 +601,121 @@ pub fn def() -> ConfigDef {
                 .width(Width::Long)
                 .display("Proxy Password"),
         )
+        .define(enumeration(
+            SECURITY_PROTOCOL,
+            "PLAINTEXT",
+            SECURITY_PROTOCOLS,
+            |v| one_of_ignoring_case(SECURITY_PROTOCOLS, v),
+            "The security protocol to use when connecting to Elasticsearch. Values can be \
+             `PLAINTEXT` or `SSL`. If `PLAINTEXT` is passed, all configs prefixed by \
+             elastic.https. will be ignored.",
+            1,
+            SSL_GROUP,
+        ))
+        .define(ssl_string(
+            SSL_TRUSTSTORE_LOCATION,
+            None,
+            "The location of the trust store file: PEM certificates of the certificate \
+             authorities to trust (instead of the built-in Mozilla roots).",
+            2,
+        ))
+        .define(ssl_password(
+            SSL_TRUSTSTORE_PASSWORD,
+            "The password for the trust store file (a PEM trust store needs none).",
+            3,
+        ))
+        .define(ssl_string(
+            SSL_TRUSTSTORE_TYPE,
+            Some("JKS"),
+            "The file format of the trust store file. Only PEM is supported; JKS and PKCS12 \
+             stores are refused with the command that converts them.",
+            4,
+        ))
+        .define(ssl_string(
+            SSL_KEYSTORE_LOCATION,
+            None,
+            "The location of the key store file, for client certificate authentication: a \
+             PEM file with the certificate chain and the unencrypted private key.",
+            5,
+        ))
+        .define(ssl_password(
+            SSL_KEYSTORE_PASSWORD,
+            "The store password for the key store file (a PEM key store needs none).",
+            6,
+        ))
+        .define(ssl_string(
+            SSL_KEYSTORE_TYPE,
+            Some("JKS"),
+            "The file format of the key store file. Only PEM is supported.",
+            7,
+        ))
+        .define(ssl_password(
+            SSL_KEY_PASSWORD,
+            "The password of the private key in the key store file. Encrypted keys are not \
+             supported: leave it unset.",
+            8,
+        ))
+        .define(ssl_string(
+            SSL_ENDPOINT_IDENTIFICATION,
+            Some("https"),
+            "The endpoint identification algorithm to validate server hostname using server \
+             certificate. An empty value disables hostname verification.",
+            9,
+        ))
+}
+
+fn ssl_string(name: &str, default: Option<&str>, doc: &str, order: i32) -> ConfigKey {
+    let k = ConfigKey::new(name, ConfigType::String);
+    let k = match default {
+        Some(d) => k.default_value(d),
+        None => k.default_null(),
+    };
+    k.importance(Importance::Medium)
+        .doc(doc)
+        .group(SSL_GROUP, order)
+        .width(Width::Long)
+}
+
+fn ssl_password(name: &str, doc: &str, order: i32) -> ConfigKey {
+    ConfigKey::new(name, ConfigType::Password)
+        .default_null()
+        .importance(Importance::Medium)
+        .doc(doc)
+        .group(SSL_GROUP, order)
+        .width(Width::Medium)
+}
+
+/// `elastic.security.protocol=SSL` with its `elastic.https.ssl.*` files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// PEM file of the certificate authorities to trust; None = the built-in roots.
+    pub truststore: Option<std::path::PathBuf>,
+    /// PEM file with the client certificate chain and key.
+    pub keystore: Option<std::path::PathBuf>,
+    pub verify_hostname: bool,
+}
+
+/// Checks a store's type: PEM only, with how to convert the others.
+fn pem_store(kind: &str, key: &str, ty: &str, path: &str) -> Result<std::path::PathBuf> {
+    let convert = match (ty.to_ascii_uppercase().as_str(), kind) {
+        ("PEM", _) => return Ok(std::path::PathBuf::from(path)),
+        ("JKS", "trust") => format!(
+            "convert it with `keytool -exportcert -rfc -keystore {path} -alias <alias> > ca.pem`"
+        ),
+        ("PKCS12", "trust") => {
+            format!("convert it with `openssl pkcs12 -in {path} -nokeys -out ca.pem`")
+        }
+        ("JKS", _) => format!(
+            "convert it with `keytool -importkeystore -srckeystore {path} -destkeystore \
+             client.p12 -deststoretype PKCS12` then `openssl pkcs12 -in client.p12 -nodes -out \
+             client.pem`"
+        ),
+        _ => format!("convert it with `openssl pkcs12 -in {path} -nodes -out client.pem`"),
+    };
+    Err(ConnectError::config(format!(
+        "Invalid value {ty} for configuration {key}: {ty} {kind} stores are not supported, only \
+         PEM: {convert} and set {key}=PEM"
+    )))
 }
 
 /// `proxy.*`: the forward proxy every request goes through.
@@ -635,6 +761,8 @@ pub struct EsConfig {
     pub data_stream_timestamp_fields: Vec<String>,
     pub use_autogenerated_ids: bool,
     pub proxy: Option<ProxyConfig>,
+    /// Set under `elastic.security.protocol=SSL`.
+    pub tls: Option<TlsConfig>,
 }
 
 fn millis(v: i64) -> Duration {
@@ -699,6 +827,38 @@ impl EsConfig {
                 },
             })
         };
+        let tls = if enum_value(SECURITY_PROTOCOL)? == "ssl" {
+            let given = |key: &str| -> Result<Option<String>> {
+                Ok(c.string(key)?
+                    .map(str::trim)
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_owned))
+            };
+            if given(SSL_KEY_PASSWORD)?.is_some() {
+                return Err(ConnectError::config(format!(
+                    "{SSL_KEY_PASSWORD} is set, but encrypted private keys are not supported: \
+                     decrypt it (`openssl pkey -in key.pem -out plain.pem`) and leave \
+                     {SSL_KEY_PASSWORD} unset"
+                )));
+            }
+            let store = |kind: &str, loc: &str, ty: &str| -> Result<Option<std::path::PathBuf>> {
+                match given(loc)? {
+                    None => Ok(None),
+                    Some(path) => {
+                        pem_store(kind, ty, &given(ty)?.unwrap_or_default(), &path).map(Some)
+                    }
+                }
+            };
+            Some(TlsConfig {
+                truststore: store("trust", SSL_TRUSTSTORE_LOCATION, SSL_TRUSTSTORE_TYPE)?,
+                keystore: store("key", SSL_KEYSTORE_LOCATION, SSL_KEYSTORE_TYPE)?,
+                verify_hostname: c
+                    .string(SSL_ENDPOINT_IDENTIFICATION)?
+                    .is_none_or(|a| !a.trim().is_empty()),
+            })
+        } else {
+            None
+        };
         Ok(EsConfig {
             urls,
             username: c.string(CONNECTION_USERNAME)?.map(str::to_owned),
@@ -747,6 +907,7 @@ impl EsConfig {
             data_stream_timestamp_fields: c.list(DATA_STREAM_TIMESTAMP_FIELD)?,
             use_autogenerated_ids: c.bool(USE_AUTOGENERATED_IDS)?,
             proxy,
+            tls,
         })
     }
 
@@ -821,6 +982,71 @@ mod tests {
         assert_eq!(c.index_for("My-Topic").unwrap(), "my-topic");
         assert!(!c.use_autogenerated_ids && !c.ignore_key("t"));
         assert_eq!(c.proxy, None);
+    }
+
+    #[test]
+    fn tls_takes_pem_stores_and_explains_the_others() {
+        let url = ("connection.url", "https://localhost:9200");
+        let trust = ("elastic.https.ssl.truststore.location", "/etc/ca.pem");
+        // PLAINTEXT ignores every elastic.https.* key, as Confluent's does.
+        let c = EsConfig::parse(&props(&[url, trust])).unwrap();
+        assert_eq!(c.tls, None);
+        let ssl = ("elastic.security.protocol", "ssl");
+        let e = EsConfig::parse(&props(&[url, ssl, trust]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains(
+                "Invalid value JKS for configuration elastic.https.ssl.truststore.type: JKS trust \
+                 stores are not supported, only PEM: convert it with `keytool -exportcert -rfc \
+                 -keystore /etc/ca.pem"
+            ),
+            "{e}"
+        );
+        let c = EsConfig::parse(&props(&[
+            url,
+            ssl,
+            trust,
+            ("elastic.https.ssl.truststore.type", "pem"),
+            ("elastic.https.ssl.endpoint.identification.algorithm", ""),
+        ]))
+        .unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsConfig {
+                truststore: Some("/etc/ca.pem".into()),
+                keystore: None,
+                verify_hostname: false
+            })
+        );
+        let e = EsConfig::parse(&props(&[
+            url,
+            ssl,
+            ("elastic.https.ssl.keystore.location", "/etc/client.p12"),
+            ("elastic.https.ssl.keystore.type", "PKCS12"),
+        ]))
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("PKCS12 key stores are not supported, only PEM: convert it with `openssl pkcs12 -in /etc/client.p12 -nodes -out client.pem`"),
+            "{e}"
+        );
+        let e = EsConfig::parse(&props(&[url, ssl, ("elastic.https.ssl.key.password", "x")]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("encrypted private keys are not supported"),
+            "{e}"
+        );
+        let c = EsConfig::parse(&props(&[url, ssl])).unwrap();
+        assert_eq!(
+            c.tls,
+            Some(TlsConfig {
+                truststore: None,
+                keystore: None,
+                verify_hostname: true
+            })
+        );
     }
 
     #[test]
