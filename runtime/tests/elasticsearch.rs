@@ -1408,8 +1408,13 @@ fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, s
 }
 
 /// A TLS-terminating proxy in front of the node (OpenSearch without its security plugin
-/// serves plain HTTP only). Returns its port.
-async fn tls_proxy(cert: &std::path::Path, key: &std::path::Path) -> u16 {
+/// serves plain HTTP only), requiring a client certificate signed by `client_ca` if given.
+/// Returns its port.
+async fn tls_proxy(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> u16 {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateDer, PrivateKeyDer};
     let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
@@ -1417,14 +1422,27 @@ async fn tls_proxy(cert: &std::path::Path, key: &std::path::Path) -> u16 {
         .map(|c| c.unwrap())
         .collect();
     let key = PrivateKeyDer::from_pem_file(key).unwrap();
-    let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .unwrap()
-    .with_no_client_auth()
-    .with_single_cert(certs, key)
-    .unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca).unwrap() {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(certs, key).unwrap();
     let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
@@ -1453,7 +1471,7 @@ async fn tls_proxy(cert: &std::path::Path, key: &std::path::Path) -> u16 {
 async fn tls_with_a_pem_truststore() {
     let dir = tempfile::tempdir().unwrap();
     let (ca, cert, key) = test_pki(dir.path());
-    let port = tls_proxy(&cert, &key).await;
+    let port = tls_proxy(&cert, &key, None).await;
     let url = format!("https://127.0.0.1:{port}");
     let w = worker(&dir).await;
     let topic = unique("tls");
@@ -1498,6 +1516,94 @@ async fn tls_with_a_pem_truststore() {
     assert!(
         trace.contains(&format!("no Elasticsearch host answered: {url}/: "))
             && trace.contains("invalid peer certificate: UnknownIssuer"),
+        "{trace}"
+    );
+}
+
+/// elastic.https.ssl.keystore.location (PEM chain and key): a server that requires a client
+/// certificate from the test CA accepts the sink's; without a keystore the task fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_client_certificate_from_a_pem_keystore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(dir.path());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    // An extension makes it an X.509 v3 certificate, the only version webpki takes.
+    std::fs::write(
+        dir.path().join("client.ext"),
+        "extendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=ferry",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "client.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "client.ext",
+    ]);
+    let keystore = dir.path().join("client.pem");
+    let mut pem = std::fs::read(dir.path().join("client.crt")).unwrap();
+    pem.extend(std::fs::read(dir.path().join("client.key")).unwrap());
+    std::fs::write(&keystore, pem).unwrap();
+    let port = tls_proxy(&cert, &key, Some(&ca)).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let w = worker(&dir).await;
+    let topic = unique("mtls");
+    produce(&topic, &[(None, Some(r#"{"a":1}"#))]);
+    let (ca, keystore) = (ca.to_str().unwrap(), keystore.to_str().unwrap());
+    let base = [
+        ("key.ignore", "true"),
+        ("elastic.security.protocol", "SSL"),
+        ("elastic.https.ssl.truststore.location", ca),
+        ("elastic.https.ssl.truststore.type", "PEM"),
+        ("max.retries", "0"),
+    ];
+    let name = unique("es-mtls");
+    let mut with_cert = base.to_vec();
+    with_cert.extend([
+        ("elastic.https.ssl.keystore.location", keystore),
+        ("elastic.https.ssl.keystore.type", "PEM"),
+    ]);
+    connector(&w, &name, &topic, &url, &with_cert).await;
+    let d = wait_docs(&lower(&topic), 1).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([(format!("{topic}+0+0"), json!({"a": 1}))])
+    );
+    let without = unique("es-mtls-nocert");
+    connector(&w, &without, &topic, &url, &base).await;
+    let t = wait_task(&w, &without, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("no Elasticsearch host answered: {url}/: ")),
         "{trace}"
     );
 }
