@@ -880,91 +880,174 @@ impl Proxy {
     }
 }
 
-/// The server goes away mid-stream and comes back: the task retries with backoff, stays
-/// RUNNING, and every record ends up indexed exactly once (by its topic+partition+offset id).
+/// Produces `{"i":n}` records (n = 0, 1, …) in small paced bursts on a thread of its own
+/// until `stop` is set; returns how many it produced, all acknowledged.
+fn steady_producer(
+    topic: &str,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<usize> {
+    let topic = topic.to_owned();
+    std::thread::spawn(move || {
+        let producer: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", common::bootstrap())
+            .create()
+            .unwrap();
+        let mut n = 0usize;
+        while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+            for _ in 0..5 {
+                let v = format!(r#"{{"i":{n}}}"#);
+                producer
+                    .send(BaseRecord::<str, str>::to(&topic).payload(&v))
+                    .unwrap();
+                n += 1;
+            }
+            producer.poll(Duration::from_millis(200));
+        }
+        producer.flush(Duration::from_secs(30)).unwrap();
+        n
+    })
+}
+
+async fn count(index: &str) -> u64 {
+    let _ = es("POST", &format!("{index}/_refresh"), None).await;
+    let (code, body) = es("GET", &format!("{index}/_count"), None).await;
+    if code == 404 {
+        return 0;
+    }
+    assert_eq!(code, 200, "{body}");
+    body["count"].as_u64().unwrap()
+}
+
+/// The issue's outage: records flowing, the server unreachable for 60 s (the proxy refuses
+/// connections) while records keep being produced, then back. Settings a user would pick to
+/// ride out such an outage (max.retries=10, retry.backoff.ms=1000; see the README table):
+/// throughout the outage the task is RUNNING with the retrying reason as its trace, nothing
+/// new is indexed and no offset is committed past what was indexed; afterwards, without any
+/// restart, every record is indexed exactly once by id and committed, and the trace clears.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outage_mid_stream_loses_and_duplicates_nothing() {
+async fn search_server_down_60_s_retries_and_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let w = worker(&dir).await;
     let mut proxy = Proxy::start(free_port()).await;
-    let topic = unique("outage");
-    let name = unique("es-outage");
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    let topic = unique("outage60");
+    let name = unique("es-outage60");
     let index = lower(&topic);
-    let rows: Vec<String> = (0..1000).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
-    let first: Vec<(Option<&str>, Option<&str>)> = rows[..400]
-        .iter()
-        .map(|r| (None, Some(r.as_str())))
-        .collect();
-    produce(&topic, &first);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let producer = steady_producer(&topic, stop.clone());
     connector(
         &w,
         &name,
         &topic,
-        &format!("http://127.0.0.1:{}", proxy.port),
+        &url,
         &[
             ("key.ignore", "true"),
             ("schema.ignore", "true"),
             ("batch.size", "50"),
-            ("max.retries", "1000"),
-            ("retry.backoff.ms", "100"),
-            ("read.timeout.ms", "2000"),
+            ("max.retries", "10"),
+            ("retry.backoff.ms", "1000"),
         ],
     )
     .await;
-    wait_docs(&index, 400).await;
+    wait_for("records flowing", Duration::from_secs(60), || async {
+        (count(&index).await >= 100).then_some(())
+    })
+    .await;
+
     proxy.cut();
-    let rest: Vec<(Option<&str>, Option<&str>)> = rows[400..]
-        .iter()
-        .map(|r| (None, Some(r.as_str())))
-        .collect();
-    produce(&topic, &rest);
-    // The task keeps retrying while the server is away (several backoff rounds).
-    wait_for(
-        "the sink to retry 6 times",
-        Duration::from_secs(60),
+    let cut = tokio::time::Instant::now();
+    // In-flight requests may still land just as the proxy drops them: settle on the count.
+    let mut indexed = count(&index).await;
+    let retrying = wait_for(
+        "a retrying status naming the refused connection",
+        Duration::from_secs(30),
         || async {
-            (w.log_text()
-                .matches("bulk request failed; retrying")
-                .count()
-                >= 6)
-                .then_some(())
+            let t = task_state(&w, &name).await;
+            t["trace"]
+                .as_str()
+                .is_some_and(|s| s.contains("Connection refused"))
+                .then_some(t)
         },
     )
     .await;
-    assert_eq!(task_state(&w, &name).await["state"], "RUNNING");
+    let mut keys: Vec<&String> = retrying.as_object().unwrap().keys().collect();
+    keys.sort();
     assert_eq!(
-        docs(&index).await.len(),
-        400,
-        "written through a cut proxy?"
+        keys,
+        ["id", "state", "trace", "version", "worker_id"],
+        "{retrying}"
     );
-    // Nothing unacknowledged is committed (the worker commits every 300 ms meanwhile).
-    let during = committed(&name, &topic).await;
+    assert_eq!(retrying["id"], 0);
+    assert_eq!(retrying["worker_id"], w.url.trim_start_matches("http://"));
+    assert_eq!(retrying["state"], "RUNNING");
+    let trace = retrying["trace"].as_str().unwrap();
+    let prefix =
+        "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt ";
+    let cause = format!("no Elasticsearch host answered: {url}/_bulk: ");
     assert!(
-        during.is_none_or(|o| o <= 400),
-        "committed {during:?} during the outage"
-    );
-    // Its status shows the retrying state meanwhile: RUNNING, with the reason as trace.
-    let t = wait_for("a retrying status", Duration::from_secs(30), || async {
-        let t = task_state(&w, &name).await;
-        t["trace"].is_string().then_some(t)
-    })
-    .await;
-    assert_eq!(t["state"], "RUNNING", "{t}");
-    let trace = t["trace"].as_str().unwrap();
-    assert!(
-        trace.starts_with(
-            "org.apache.kafka.connect.errors.RetriableException: retrying a bulk request (attempt "
-        ) && trace.contains("of max.retries=1000")
-            && trace.contains(&format!("http://127.0.0.1:{}/_bulk", proxy.port)),
+        trace.starts_with(prefix)
+            && trace.contains(" of max.retries=10, next in ")
+            && trace.contains(&cause),
         "{trace}"
     );
+    let mut polls = 0;
+    let mut attempts = std::collections::BTreeSet::new();
+    while cut.elapsed() < Duration::from_secs(60) {
+        let t = task_state(&w, &name).await;
+        assert_eq!(t["state"], "RUNNING", "during the outage: {t}");
+        if let Some(a) = t["trace"]
+            .as_str()
+            .and_then(|s| s.strip_prefix(prefix))
+            .and_then(|s| s.split(' ').next())
+        {
+            attempts.insert(a.parse::<u32>().unwrap());
+        }
+        let now = count(&index).await;
+        if polls == 0 {
+            indexed = now;
+        }
+        assert_eq!(now, indexed, "documents written through a cut proxy");
+        let c = committed(&name, &topic).await.unwrap_or(0);
+        assert!(
+            c <= i64::try_from(indexed).unwrap(),
+            "committed offset {c} with only {indexed} documents indexed"
+        );
+        polls += 1;
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+    // Watched throughout (each poll also reads the committed offset, slow under load).
+    assert!(polls >= 10, "{polls} polls in 60 s");
+    // Backoff doubles: a handful of attempts in a minute, not thousands.
+    assert!(
+        attempts.len() >= 2 && attempts.iter().all(|a| *a <= 10),
+        "attempts seen in the status: {attempts:?}"
+    );
+
     proxy.restore().await;
-    let d = wait_docs(&index, 1000).await;
-    for i in 0..1000 {
+    // The backlog produced meanwhile must drain too; stop producing once it does.
+    wait_for("writes to resume", Duration::from_secs(120), || async {
+        (count(&index).await > indexed).then_some(())
+    })
+    .await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let produced = tokio::task::spawn_blocking(move || producer.join().unwrap())
+        .await
+        .unwrap();
+    assert!(produced > 300, "only {produced} records produced");
+    let d = wait_for(
+        &format!("{produced} documents"),
+        Duration::from_secs(120),
+        || async {
+            let d = docs(&index).await;
+            (d.len() == produced).then_some(d)
+        },
+    )
+    .await;
+    for i in 0..produced {
         assert_eq!(d[&format!("{topic}+0+{i}")], json!({"i": i}), "record {i}");
     }
-    wait_committed(&name, &topic, 1000).await;
-    // RUNNING again, the retry note gone.
+    assert_eq!(count(&index).await, produced as u64, "duplicates");
+    wait_committed(&name, &topic, i64::try_from(produced).unwrap()).await;
     let t = wait_for(
         "the retry note to clear",
         Duration::from_secs(30),
@@ -976,4 +1059,551 @@ async fn outage_mid_stream_loses_and_duplicates_nothing() {
     .await;
     assert_eq!(t["state"], "RUNNING", "{t}");
     proxy.cut();
+}
+
+/// With Confluent's defaults (max.retries=5, retry.backoff.ms=100: at most 6.2 s of
+/// backoff) a long outage fails the task, as it does Confluent's: the trace names the URL
+/// and the cause, and offsets stay at what was indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn outage_under_default_retries_fails_the_task_keeping_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut proxy = Proxy::start(free_port()).await;
+    let url = format!("http://127.0.0.1:{}", proxy.port);
+    let topic = unique("outage-defaults");
+    let name = unique("es-outage-defaults");
+    let index = lower(&topic);
+    let rows: Vec<String> = (0..150).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let records: Vec<(Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (None, Some(r.as_str()))).collect();
+    produce(&topic, &records[..100]);
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[("key.ignore", "true"), ("schema.ignore", "true")],
+    )
+    .await;
+    wait_docs(&index, 100).await;
+    wait_committed(&name, &topic, 100).await;
+    proxy.cut();
+    let cut = tokio::time::Instant::now();
+    produce(&topic, &records[100..]);
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!(
+            "bulk request failed after 5 retries (max.retries): no Elasticsearch host \
+             answered: {url}/_bulk: "
+        )) && trace.contains("Connection refused"),
+        "{trace}"
+    );
+    assert!(
+        cut.elapsed() < Duration::from_secs(40),
+        "failed only after {:?}",
+        cut.elapsed()
+    );
+    assert_eq!(docs(&index).await.len(), 100);
+    assert_eq!(committed(&name, &topic).await, Some(100));
+    proxy.cut();
+}
+
+/// A forward proxy for plain HTTP: one request per connection (it answers with `connection:
+/// close`), the absolute-form target rewritten for the node. Returns its port and every
+/// request head it saw.
+async fn forward_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    async fn head(s: &mut tokio::net::TcpStream) -> Option<(String, Vec<u8>)> {
+        let mut buf = Vec::new();
+        let mut chunk = [0u8; 8192];
+        loop {
+            if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let rest = buf.split_off(end + 4);
+                return Some((String::from_utf8(buf).ok()?, rest));
+            }
+            let n = s.read(&mut chunk).await.ok()?;
+            if n == 0 {
+                return None;
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let heads = seen.clone();
+    let upstream = os_url().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((mut client, _)) = listener.accept().await {
+            let (heads, upstream) = (heads.clone(), upstream.clone());
+            tokio::spawn(async move {
+                let Some((req, mut body)) = head(&mut client).await else {
+                    return;
+                };
+                heads.lock().unwrap().push(req.clone());
+                let length: usize = req
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while body.len() < length {
+                    let mut chunk = vec![0u8; length - body.len()];
+                    let n = client.read(&mut chunk).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    body.extend_from_slice(&chunk[..n]);
+                }
+                let mut lines = req.split("\r\n");
+                let first = lines.next().unwrap_or_default();
+                let mut parts = first.splitn(3, ' ');
+                let (method, target, version) = (
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                    parts.next().unwrap_or_default(),
+                );
+                let path = target
+                    .strip_prefix("http://")
+                    .and_then(|t| t.find('/').map(|i| &t[i..]))
+                    .unwrap_or(target);
+                let mut out = format!("{method} {path} {version}\r\n");
+                for l in
+                    lines.filter(|l| !l.is_empty() && !l.to_ascii_lowercase().starts_with("proxy-"))
+                {
+                    out.push_str(l);
+                    out.push_str("\r\n");
+                }
+                out.push_str("connection: close\r\n\r\n");
+                let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await else {
+                    return;
+                };
+                let mut request = out.into_bytes();
+                request.extend_from_slice(&body);
+                if up.write_all(&request).await.is_err() {
+                    return;
+                }
+                let Some((resp, rest)) = head(&mut up).await else {
+                    return;
+                };
+                let resp = resp.replacen("\r\n", "\r\nconnection: close\r\n", 1);
+                let _ = client.write_all(resp.as_bytes()).await;
+                let _ = client.write_all(&rest).await;
+                let _ = tokio::io::copy(&mut up, &mut client).await;
+                let _ = client.shutdown().await;
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// proxy.host/proxy.port/proxy.username/proxy.password: every request goes to the proxy
+/// (the node's URL need not even resolve here), with basic proxy credentials.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxy_settings_send_every_request_through_the_proxy() {
+    let (port, seen) = forward_proxy().await;
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("proxied");
+    let name = unique("es-proxied");
+    produce(
+        &topic,
+        &[(None, Some(r#"{"a":1}"#)), (None, Some(r#"{"a":2}"#))],
+    );
+    let port = port.to_string();
+    connector(
+        &w,
+        &name,
+        &topic,
+        "http://search.ferry.invalid:9200",
+        &[
+            ("key.ignore", "true"),
+            ("proxy.host", "127.0.0.1"),
+            ("proxy.port", port.as_str()),
+            ("proxy.username", "ferry"),
+            ("proxy.password", "secret"),
+        ],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 2).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([
+            (format!("{topic}+0+0"), json!({"a": 1})),
+            (format!("{topic}+0+1"), json!({"a": 2}))
+        ])
+    );
+    wait_committed(&name, &topic, 2).await;
+    let heads = seen.lock().unwrap().clone();
+    let firsts: Vec<&str> = heads.iter().filter_map(|h| h.lines().next()).collect();
+    for expected in [
+        "GET http://search.ferry.invalid:9200/ HTTP/1.1".to_owned(),
+        format!(
+            "HEAD http://search.ferry.invalid:9200/{} HTTP/1.1",
+            lower(&topic)
+        ),
+        "POST http://search.ferry.invalid:9200/_bulk HTTP/1.1".to_owned(),
+    ] {
+        assert!(firsts.contains(&expected.as_str()), "{firsts:?}");
+    }
+    for h in &heads {
+        assert!(
+            h.lines()
+                .any(|l| l.eq_ignore_ascii_case("proxy-authorization: Basic ZmVycnk6c2VjcmV0")),
+            "{h}"
+        );
+    }
+}
+
+/// use.autogenerated.ids=true (write.method insert): the server names the documents, so two
+/// records with one key become two documents (at-least-once, as Confluent documents it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn autogenerated_ids_let_the_server_name_documents() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let topic = unique("autoids");
+    let name = unique("es-autoids");
+    produce(
+        &topic,
+        &[
+            (Some("\"k\""), Some(r#"{"i":0}"#)),
+            (Some("\"k\""), Some(r#"{"i":1}"#)),
+            (Some("\"j\""), Some(r#"{"i":2}"#)),
+        ],
+    );
+    connector(
+        &w,
+        &name,
+        &topic,
+        &os_url(),
+        &[("use.autogenerated.ids", "true")],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 3).await;
+    let mut sources: Vec<i64> = d.values().map(|v| v["i"].as_i64().unwrap()).collect();
+    sources.sort_unstable();
+    assert_eq!(sources, [0, 1, 2]);
+    for id in d.keys() {
+        assert!(
+            id != "k" && id != "j" && !id.contains('+') && id.len() >= 20,
+            "not a generated id: {id}"
+        );
+    }
+    wait_committed(&name, &topic, 3).await;
+}
+
+/// flush.timeout.ms bounds how long `put` waits for room in the buffer
+/// (max.buffered.records) while the server is away; then the task fails saying so, as
+/// Confluent's does, with offsets at what was indexed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flush_timeout_bounds_the_wait_for_buffer_room() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = worker(&dir).await;
+    let mut proxy = Proxy::start(free_port()).await;
+    let topic = unique("flush-timeout");
+    let name = unique("es-flush-timeout");
+    let index = lower(&topic);
+    let rows: Vec<String> = (0..11).map(|i| format!(r#"{{"i":{i}}}"#)).collect();
+    let records: Vec<(Option<&str>, Option<&str>)> =
+        rows.iter().map(|r| (None, Some(r.as_str()))).collect();
+    produce(&topic, &records[..1]);
+    connector(
+        &w,
+        &name,
+        &topic,
+        &format!("http://127.0.0.1:{}", proxy.port),
+        &[
+            ("key.ignore", "true"),
+            ("schema.ignore", "true"),
+            ("batch.size", "1"),
+            ("max.buffered.records", "2"),
+            ("max.retries", "1000"),
+            ("retry.backoff.ms", "1000"),
+            ("flush.timeout.ms", "2000"),
+        ],
+    )
+    .await;
+    wait_docs(&index, 1).await;
+    wait_committed(&name, &topic, 1).await;
+    proxy.cut();
+    produce(&topic, &records[1..]);
+    let t = wait_task(&w, &name, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(
+            "no room for more records after 2000 ms (flush.timeout.ms): 2 records \
+             (max.buffered.records) are waiting for Elasticsearch"
+        ),
+        "{trace}"
+    );
+    assert_eq!(docs(&index).await.len(), 1);
+    assert_eq!(committed(&name, &topic).await, Some(1));
+    proxy.cut();
+}
+
+/// A certificate authority and a server certificate for 127.0.0.1 signed by it, made with
+/// the `openssl` command: returns the CA's PEM path and the server's cert and key paths.
+fn test_pki(dir: &std::path::Path) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("the openssl command");
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    std::fs::write(dir.join("san.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    run(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-subj",
+        "/CN=ferry test CA",
+        "-days",
+        "1",
+    ]);
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "1",
+        "-extfile",
+        "san.ext",
+    ]);
+    (
+        dir.join("ca.pem"),
+        dir.join("server.pem"),
+        dir.join("server.key"),
+    )
+}
+
+/// A TLS-terminating proxy in front of the node (OpenSearch without its security plugin
+/// serves plain HTTP only), requiring a client certificate signed by `client_ca` if given.
+/// Returns its port.
+async fn tls_proxy(
+    cert: &std::path::Path,
+    key: &std::path::Path,
+    client_ca: Option<&std::path::Path>,
+) -> u16 {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap()
+        .map(|c| c.unwrap())
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(key).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap();
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for c in CertificateDer::pem_file_iter(ca).unwrap() {
+                roots.add(c.unwrap()).unwrap();
+            }
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots),
+                provider,
+            )
+            .build()
+            .unwrap();
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder.with_single_cert(certs, key).unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let upstream = os_url().trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, upstream) = (acceptor.clone(), upstream.clone());
+            tokio::spawn(async move {
+                // A client refusing the certificate ends the handshake: nothing to relay.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                if let Ok(mut up) = tokio::net::TcpStream::connect(&upstream).await {
+                    let _ = tokio::io::copy_bidirectional(&mut tls, &mut up).await;
+                }
+            });
+        }
+    });
+    port
+}
+
+/// elastic.security.protocol=SSL with a PEM truststore: the sink writes over HTTPS to a
+/// server whose certificate a private CA signed; without that truststore (the built-in
+/// roots only) the task fails naming the URL and the certificate problem.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_with_a_pem_truststore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(dir.path());
+    let port = tls_proxy(&cert, &key, None).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let w = worker(&dir).await;
+    let topic = unique("tls");
+    produce(&topic, &[(None, Some(r#"{"a":1}"#))]);
+    let name = unique("es-tls");
+    let ca = ca.to_str().unwrap().to_owned();
+    connector(
+        &w,
+        &name,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("elastic.security.protocol", "SSL"),
+            ("elastic.https.ssl.truststore.location", ca.as_str()),
+            ("elastic.https.ssl.truststore.type", "PEM"),
+        ],
+    )
+    .await;
+    let d = wait_docs(&lower(&topic), 1).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([(format!("{topic}+0+0"), json!({"a": 1}))])
+    );
+    wait_committed(&name, &topic, 1).await;
+
+    let untrusted = unique("es-tls-untrusted");
+    connector(
+        &w,
+        &untrusted,
+        &topic,
+        &url,
+        &[
+            ("key.ignore", "true"),
+            ("elastic.security.protocol", "SSL"),
+            ("max.retries", "0"),
+        ],
+    )
+    .await;
+    let t = wait_task(&w, &untrusted, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("no Elasticsearch host answered: {url}/: "))
+            && trace.contains("invalid peer certificate: UnknownIssuer"),
+        "{trace}"
+    );
+}
+
+/// elastic.https.ssl.keystore.location (PEM chain and key): a server that requires a client
+/// certificate from the test CA accepts the sink's; without a keystore the task fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_client_certificate_from_a_pem_keystore() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ca, cert, key) = test_pki(dir.path());
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "openssl {args:?}: {out:?}");
+    };
+    // An extension makes it an X.509 v3 certificate, the only version webpki takes.
+    std::fs::write(
+        dir.path().join("client.ext"),
+        "extendedKeyUsage=clientAuth\n",
+    )
+    .unwrap();
+    run(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "client.key",
+        "-out",
+        "client.csr",
+        "-subj",
+        "/CN=ferry",
+    ]);
+    run(&[
+        "x509",
+        "-req",
+        "-in",
+        "client.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "client.crt",
+        "-days",
+        "1",
+        "-extfile",
+        "client.ext",
+    ]);
+    let keystore = dir.path().join("client.pem");
+    let mut pem = std::fs::read(dir.path().join("client.crt")).unwrap();
+    pem.extend(std::fs::read(dir.path().join("client.key")).unwrap());
+    std::fs::write(&keystore, pem).unwrap();
+    let port = tls_proxy(&cert, &key, Some(&ca)).await;
+    let url = format!("https://127.0.0.1:{port}");
+    let w = worker(&dir).await;
+    let topic = unique("mtls");
+    produce(&topic, &[(None, Some(r#"{"a":1}"#))]);
+    let (ca, keystore) = (ca.to_str().unwrap(), keystore.to_str().unwrap());
+    let base = [
+        ("key.ignore", "true"),
+        ("elastic.security.protocol", "SSL"),
+        ("elastic.https.ssl.truststore.location", ca),
+        ("elastic.https.ssl.truststore.type", "PEM"),
+        ("max.retries", "0"),
+    ];
+    let name = unique("es-mtls");
+    let mut with_cert = base.to_vec();
+    with_cert.extend([
+        ("elastic.https.ssl.keystore.location", keystore),
+        ("elastic.https.ssl.keystore.type", "PEM"),
+    ]);
+    connector(&w, &name, &topic, &url, &with_cert).await;
+    let d = wait_docs(&lower(&topic), 1).await;
+    assert_eq!(
+        d,
+        BTreeMap::from([(format!("{topic}+0+0"), json!({"a": 1}))])
+    );
+    let without = unique("es-mtls-nocert");
+    connector(&w, &without, &topic, &url, &base).await;
+    let t = wait_task(&w, &without, "FAILED").await;
+    let trace = t["trace"].as_str().unwrap();
+    assert!(
+        trace.contains(&format!("no Elasticsearch host answered: {url}/: ")),
+        "{trace}"
+    );
 }

@@ -3,11 +3,13 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use reqwest::{Method, StatusCode, Url};
 use serde_json::Value as Json;
+use tokio::sync::Notify;
 
-use super::config::EsConfig;
+use super::config::{self, EsConfig, TlsConfig};
 use crate::errors::{ConnectError, Result};
 
 /// A response: status, the URL that answered, and the body (JSON when it parses).
@@ -25,6 +27,8 @@ pub struct EsClient {
     hosts: Arc<Vec<Url>>,
     next: Arc<AtomicUsize>,
     auth: Option<(String, String)>,
+    /// Signalled whenever a host answers, to wake retries waiting out an outage.
+    answered: Arc<Notify>,
 }
 
 impl EsClient {
@@ -38,6 +42,22 @@ impl EsClient {
         if !config.read_timeout.is_zero() {
             builder = builder.read_timeout(config.read_timeout);
         }
+        if let Some(tls) = &config.tls {
+            builder = with_tls(builder, tls)?;
+        }
+        if let Some(p) = &config.proxy {
+            let mut proxy =
+                reqwest::Proxy::all(format!("http://{}:{}", p.host, p.port)).map_err(|e| {
+                    ConnectError::config(format!(
+                        "Invalid proxy {}:{} (proxy.host, proxy.port): {e}",
+                        p.host, p.port
+                    ))
+                })?;
+            if let Some((user, password)) = &p.auth {
+                proxy = proxy.basic_auth(user, password);
+            }
+            builder = builder.proxy(proxy);
+        }
         let http = builder
             .build()
             .map_err(|e| ConnectError::internal(format!("could not build the HTTP client: {e}")))?;
@@ -50,13 +70,33 @@ impl EsClient {
             hosts: Arc::new(config.urls.clone()),
             next: Arc::new(AtomicUsize::new(0)),
             auth,
+            answered: Arc::new(Notify::new()),
         })
+    }
+
+    /// Sleeps `wait`, or less if meanwhile some request of this client got an answer.
+    pub async fn sleep_unless_reachable(&self, wait: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(wait) => {}
+            () = self.answered.notified() => {}
+        }
+    }
+
+    /// Sends one request and parses the answer's body as JSON (see [`EsClient::send_raw`]).
+    pub async fn send(&self, method: Method, path: &str, body: Option<Body>) -> Result<Response> {
+        Ok(self.send_raw(method, path, body).await?.parsed())
     }
 
     /// Sends one request, trying each host once starting with the next in turn. A host
     /// that cannot be reached (connect error, timeout) passes the request to the next; any
-    /// HTTP answer is returned as is. Fails (retriable) when no host answered.
-    pub async fn send(&self, method: Method, path: &str, body: Option<Body>) -> Result<Response> {
+    /// HTTP answer is returned as is, its body unparsed. Fails (retriable) when no host
+    /// answered, and (not retriable) on 401/403.
+    pub async fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+    ) -> Result<RawResponse> {
         let n = self.hosts.len();
         let start = self.next.fetch_add(1, Ordering::Relaxed);
         let mut errors = Vec::new();
@@ -83,6 +123,7 @@ impl EsClient {
             }
             match req.send().await {
                 Ok(resp) => {
+                    self.answered.notify_waiters();
                     let status = resp.status();
                     let bytes = match resp.bytes().await {
                         Ok(b) => b,
@@ -91,20 +132,20 @@ impl EsClient {
                             continue;
                         }
                     };
-                    let body = serde_json::from_slice(&bytes).unwrap_or_else(|_| {
-                        Json::String(String::from_utf8_lossy(&bytes).into_owned())
-                    });
+                    let raw = RawResponse { status, url, bytes };
                     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
+                        let r = raw.parsed();
                         return Err(ConnectError::external(
                             format!(
-                                "{url} answered {status}: check connection.username and \
+                                "{} answered {status}: check connection.username and \
                                  connection.password ({})",
-                                short(&body)
+                                r.url,
+                                short(&r.body)
                             ),
                             false,
                         ));
                     }
-                    return Ok(Response { status, url, body });
+                    return Ok(raw);
                 }
                 Err(e) => errors.push(format!("{url}: {}", error_chain(&e))),
             }
@@ -114,6 +155,69 @@ impl EsClient {
             true,
         ))
     }
+}
+
+/// An answer whose body is not parsed yet.
+#[derive(Debug)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub url: Url,
+    pub bytes: bytes::Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON, or as a JSON string when it is not JSON.
+    pub fn parsed(self) -> Response {
+        let body = serde_json::from_slice(&self.bytes)
+            .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(&self.bytes).into_owned()));
+        Response {
+            status: self.status,
+            url: self.url,
+            body,
+        }
+    }
+}
+
+/// Trust and client certificates from the PEM files of `elastic.https.ssl.*`.
+fn with_tls(
+    mut builder: reqwest::ClientBuilder,
+    tls: &TlsConfig,
+) -> Result<reqwest::ClientBuilder> {
+    let read = |path: &std::path::Path, key: &str| {
+        std::fs::read(path)
+            .map_err(|e| ConnectError::config(format!("cannot read {key}={}: {e}", path.display())))
+    };
+    if let Some(path) = &tls.truststore {
+        let key = config::SSL_TRUSTSTORE_LOCATION;
+        let certs = reqwest::Certificate::from_pem_bundle(&read(path, key)?)
+            .ok()
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| {
+                ConnectError::config(format!(
+                    "{key}={} holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                    path.display()
+                ))
+            })?;
+        // As a Java truststore does: only these authorities, not the built-in ones.
+        builder = builder.tls_built_in_root_certs(false);
+        for c in certs {
+            builder = builder.add_root_certificate(c);
+        }
+    }
+    if let Some(path) = &tls.keystore {
+        let key = config::SSL_KEYSTORE_LOCATION;
+        let identity = reqwest::Identity::from_pem(&read(path, key)?).map_err(|e| {
+            ConnectError::config(format!(
+                "{key}={} must hold the PEM certificate chain and an unencrypted private key: {e}",
+                path.display()
+            ))
+        })?;
+        builder = builder.identity(identity);
+    }
+    if !tls.verify_hostname {
+        builder = builder.danger_accept_invalid_hostnames(true);
+    }
+    Ok(builder)
 }
 
 /// A request body.
