@@ -892,6 +892,47 @@ async fn a_missing_column_is_refused_naming_table_and_column() {
     );
 }
 
+/// Validation reaches the database with a password held by a config provider (the
+/// reference resolved for the check, never in the answer).
+#[tokio::test(flavor = "multi_thread")]
+async fn validation_resolves_config_provider_references() {
+    let t = TestDb::new(Db::MariaDb).await;
+    t.exec("CREATE TABLE things (id INT NOT NULL PRIMARY KEY)")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let password = env(Db::MariaDb, "PASSWORD");
+    let secrets = dir.path().join("db.properties");
+    std::fs::write(&secrets, format!("password={password}\n")).unwrap();
+    let mut props = worker_props(dir.path(), free_port());
+    props.extend(
+        [
+            ("config.providers", "file"),
+            (
+                "config.providers.file.class",
+                "org.apache.kafka.common.config.provider.FileConfigProvider",
+            ),
+        ]
+        .map(|(k, v)| (k.to_owned(), v.to_owned())),
+    );
+    let w = Worker::start(dir.path(), &props, &[]).await;
+    let mut c = base_config(&t, "incrementing", "things", "x-");
+    c["connection.url"] = json!(format!("jdbc:mysql://{}/{}", t.hostport(), t.name));
+    c["connection.user"] = json!(env(Db::MariaDb, "USER"));
+    c["connection.password"] = json!(format!("${{file:{}:password}}", secrets.display()));
+    c["incrementing.column.name"] = json!("nope");
+    let (entry, errors) = validate_key(&w, &c, "incrementing.column.name").await;
+    assert_eq!(errors, 1, "{entry}");
+    assert_eq!(
+        entry["errors"],
+        json!([format!(
+            "Incrementing column nope does not exist in table {}.things (its columns: id)",
+            t.name
+        )])
+    );
+    let (entry, _) = validate_key(&w, &c, "connection.password").await;
+    assert_ne!(entry["value"], json!(password), "{entry}");
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unreachable_database_fails_the_task_naming_the_host() {
     let dir = tempfile::tempdir().unwrap();
