@@ -57,6 +57,8 @@ struct Step {
 #[derive(Default)]
 pub struct TransformChain {
     steps: Vec<Step>,
+    /// The topic of the record at the current step (see [`TransformChain::apply`]).
+    topic: String,
 }
 
 impl std::fmt::Debug for TransformChain {
@@ -175,7 +177,10 @@ impl TransformChain {
                 predicate,
             });
         }
-        Ok(TransformChain { steps })
+        Ok(TransformChain {
+            steps,
+            topic: String::new(),
+        })
     }
 
     /// Applies every transform in order; `None` when one of them dropped the record.
@@ -187,9 +192,6 @@ impl TransformChain {
             return Ok(Some(record));
         }
         let ctx = record.context();
-        // The topic a step saw, for its error message: copied again only when a step (a
-        // router) changed it, not once per step.
-        let mut topic = record.connect_mut().topic.clone();
         for step in &mut self.steps {
             let connect = record.connect_mut();
             if let Some((p, negate)) = &step.predicate
@@ -197,9 +199,9 @@ impl TransformChain {
             {
                 continue;
             }
-            if connect.topic != topic {
-                topic.clone_from(&connect.topic);
-            }
+            // The topic the step saw, for its error message, kept in a buffer the chain
+            // reuses: no allocation per record and step.
+            self.topic.clone_from(&connect.topic);
             let taken = std::mem::take(connect);
             let partition = taken.partition;
             match step.transform.apply(taken, &ctx) {
@@ -212,7 +214,7 @@ impl TransformChain {
                     return Err(Box::new(TransformError {
                         alias: step.alias.clone(),
                         class: step.class.to_owned(),
-                        topic,
+                        topic: self.topic.clone(),
                         partition,
                         offset,
                         source,

@@ -147,6 +147,26 @@ impl Transformation for ExtractField {
             *slot = SchemaAndValue::new(None, v);
             return Ok(Some(record));
         }
+        // A top-level field of a struct we own: moved out too.
+        if let (Some(schema), [name]) = (&slot.schema, self.path.as_slice())
+            && matches!(slot.value, Value::Struct(_))
+        {
+            let Some(field) = schema.field(name) else {
+                return Err(ConnectError::data(format!("Unknown field: {}", self.field)));
+            };
+            let (index, field_schema) = (field.index, field.schema.clone());
+            let Value::Struct(s) = std::mem::take(&mut slot.value) else {
+                return Err(ConnectError::internal(
+                    "ExtractField: the value checked to be a Struct is not one",
+                ));
+            };
+            let mut v = s.values.into_iter().nth(index).unwrap_or_default();
+            if v.is_null() && self.replace_null_with_default {
+                v = field_schema.default.clone().unwrap_or_default();
+            }
+            *slot = SchemaAndValue::new(Some(field_schema), v);
+            return Ok(Some(record));
+        }
         *slot = match &slot.schema {
             None => SchemaAndValue::new(None, self.schemaless(&slot.value)?),
             Some(schema) => self.with_schema(&self.path, schema, &slot.value)?,
