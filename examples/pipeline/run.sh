@@ -8,6 +8,7 @@
 # table kafka_demo.sample_data, loads the seed's two connector configs (examples/rest/, host
 # names adapted by examples/pipeline/adapt.sh) with `ferry load`, inserts four rows, updates
 # one, and shows the documents and their count in the index mysql-sample_data.
+# FERRY_BIN=PATH runs that ferry binary instead of building a release one (the test does).
 set -euo pipefail
 unset CDPATH
 ROOT=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")/../.." && pwd -P)
@@ -16,7 +17,7 @@ DOWN=0
 for arg in "$@"; do
   case $arg in
     --down) DOWN=1 ;;
-    -h | --help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,11p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown argument $arg (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -27,9 +28,13 @@ step "services: ${SERVICES[*]} (first run installs them: a few minutes)"
 "$ROOT"/e2e/services up "${SERVICES[@]}"
 eval "$("$ROOT"/e2e/services env)"
 
-step "building ferry (release)"
-cargo build --release --quiet -p ferry-runtime --manifest-path "$ROOT/Cargo.toml"
-FERRY=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferry
+if [[ -n ${FERRY_BIN:-} ]]; then
+  FERRY=$FERRY_BIN
+else
+  step "building ferry (release)"
+  cargo build --release --quiet -p ferry-runtime --manifest-path "$ROOT/Cargo.toml"
+  FERRY=${CARGO_TARGET_DIR:-$ROOT/target}/release/ferry
+fi
 
 WORK=$(mktemp -d -t ferry-pipeline-XXXXXX)
 PID=

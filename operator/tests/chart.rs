@@ -487,22 +487,46 @@ async fn two_replicas_one_namespace_and_service_monitor_render_and_apply() {
 async fn dry_run_refuses_an_invalid_connector() {
     crds_installed().await;
     let ns = TestNamespace::create("ferry-examples-bad");
-    let bad = "apiVersion: ferry.dev/v1alpha1\nkind: Connector\nmetadata:\n  name: bad\n\
-               spec:\n  class: FileStreamSource\n  config:\n    tasks.max: \"2\"\n";
-    let out = Command::new("kubectl")
-        .args(["apply", "--dry-run=server", "-f", "-", "--namespace", &ns.0])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut c| {
-            c.stdin.take().expect("stdin").write_all(bad.as_bytes())?;
-            c.wait_with_output()
-        })
-        .expect("kubectl");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success(), "accepted: {stderr}");
-    assert!(stderr.contains("clusterRef"), "{stderr}");
+    let refused = |manifest: &str| {
+        let out = Command::new("kubectl")
+            .args(["apply", "--dry-run=server", "-f", "-", "--namespace", &ns.0])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                c.stdin
+                    .take()
+                    .expect("stdin")
+                    .write_all(manifest.as_bytes())?;
+                c.wait_with_output()
+            })
+            .expect("kubectl");
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!out.status.success(), "accepted: {stderr}");
+        stderr
+    };
+    // No clusterRef: the schema's required field.
+    let stderr = refused(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Connector\nmetadata:\n  name: bad\n\
+         spec:\n  class: FileStreamSource\n  config:\n    topic: t\n",
+    );
+    assert!(
+        stderr.contains("spec.clusterRef: Required value"),
+        "{stderr}"
+    );
+    // A key the spec owns, in spec.config: the CEL rule's message.
+    let stderr = refused(
+        "apiVersion: ferry.dev/v1alpha1\nkind: Connector\nmetadata:\n  name: bad\n\
+         spec:\n  clusterRef:\n    name: c\n  class: FileStreamSource\n  config:\n    tasks.max: \"2\"\n",
+    );
+    assert!(
+        stderr.contains(
+            "spec.config must not contain 'name', 'connector.class' or 'tasks.max': they come \
+             from metadata.name, spec.class and spec.tasksMax"
+        ),
+        "{stderr}"
+    );
 }
 
 /// Every YAML file in examples/kubernetes/ is accepted by the API server with the CRDs

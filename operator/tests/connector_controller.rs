@@ -48,7 +48,10 @@ async fn delete_namespace(client: &Client, name: &str) {
 }
 
 /// Starts the controller in-process, watching `namespace`; aborted when the handle drops.
-struct ControllerTask(tokio::task::JoinHandle<()>);
+struct ControllerTask {
+    task: tokio::task::JoinHandle<()>,
+    ctx: Arc<Context>,
+}
 
 impl ControllerTask {
     fn start(client: &Client, namespace: &str, rest_timeout: Duration) -> Self {
@@ -67,13 +70,20 @@ impl ControllerTask {
     fn start_with(client: &Client, settings: Settings) -> Self {
         let mut registry = Registry::default();
         let ctx = Context::new(client.clone(), settings, &mut registry).expect("context");
-        Self(tokio::spawn(controller::run(ctx)))
+        Self {
+            task: tokio::spawn(controller::run(ctx.clone())),
+            ctx,
+        }
+    }
+
+    fn reconciles(&self) -> u64 {
+        self.ctx.metrics.reconciliations.get()
     }
 }
 
 impl Drop for ControllerTask {
     fn drop(&mut self) {
-        self.0.abort();
+        self.task.abort();
     }
 }
 
@@ -198,7 +208,7 @@ async fn connector_lifecycle_against_a_real_worker() {
     let worker = Worker::standalone(&http).await;
     let w = worker.url.clone();
     // REST calls to the hung cluster below time out after 15 s; everything else answers fast.
-    let _controller = ControllerTask::start(&client, &ns, Duration::from_secs(15));
+    let controller = ControllerTask::start(&client, &ns, Duration::from_secs(15));
     let connectors: Api<Connector> = Api::namespaced(client.clone(), &ns);
 
     create_cluster(&client, &ns, "local", &w).await;
@@ -254,6 +264,22 @@ async fn connector_lifecycle_against_a_real_worker() {
     assert!(
         has_event(&client, &ns, "src", "Created").await,
         "no Created event"
+    );
+
+    // --- nothing changes → the status is not rewritten: three more reconciles (the status
+    // refresh runs every second here) leave the resourceVersion as it was.
+    let rv = connectors.get("src").await.expect("get").resource_version();
+    let before = controller.reconciles();
+    eventually(
+        "three more reconciles of an unchanged Connector",
+        WAIT,
+        || async { (controller.reconciles() >= before + 3).then_some(()) },
+    )
+    .await;
+    assert_eq!(
+        connectors.get("src").await.expect("get").resource_version(),
+        rv,
+        "Connector status rewritten although nothing changed"
     );
 
     // --- printer columns.
@@ -467,7 +493,7 @@ async fn connector_lifecycle_against_a_real_worker() {
         "no DeleteFailed event for the hung cluster"
     );
 
-    drop(_controller);
+    drop(controller);
     delete_namespace(&client, &ns).await;
 }
 

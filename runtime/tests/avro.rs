@@ -633,4 +633,30 @@ async fn registration_settings() {
     )
     .await;
     assert_eq!((code, versions), (200, json!([1])));
+
+    let by_topic_and_record = converter(&[(
+        "value.subject.name.strategy",
+        "io.confluent.kafka.serializers.subject.TopicRecordNameStrategy",
+    )]);
+    by_topic_and_record
+        .from_connect(&topic, &[], &data)
+        .await
+        .unwrap();
+    let (code, versions) = registry(
+        reqwest::Method::GET,
+        &format!("/subjects/{topic}-{subject}/versions"),
+        None,
+    )
+    .await;
+    assert_eq!((code, versions), (200, json!([1])));
+
+    // A list of URLs whose first answers nothing: the next one serves the request.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let failing_over = converter(&[("schema.registry.url", &format!("{dead},{}", registry_url()))]);
+    let written_again = failing_over
+        .from_connect(&topic, &[], &data)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(written_again, written);
 }

@@ -107,9 +107,22 @@ async fn the_client_drives_a_worker() {
         format!("Resumed {name}")
     );
     worker.wait_state(&name, "RUNNING", 1).await;
+    // Kafka's restart plan: what restarts is shown RESTARTING; with --only-failed nothing
+    // of a healthy connector restarts.
+    let plan = json_of(&url, &["restart", &name, "--include-tasks"]);
+    assert_eq!(plan["name"], name.as_str());
+    assert_eq!(plan["connector"]["state"], "RESTARTING", "{plan}");
+    assert_eq!(plan["tasks"][0]["state"], "RESTARTING", "{plan}");
+    worker.wait_state(&name, "RUNNING", 1).await;
+    let plan = json_of(
+        &url,
+        &["restart", &name, "--include-tasks", "--only-failed"],
+    );
+    assert_eq!(plan["connector"]["state"], "RUNNING", "{plan}");
+    assert_eq!(plan["tasks"][0]["state"], "RUNNING", "{plan}");
     assert_eq!(
-        json_of(&url, &["restart", &name, "--include-tasks"])["name"],
-        name.as_str()
+        ok(&url, &["restart", &name]).trim(),
+        format!("Restarted {name}")
     );
     worker.wait_state(&name, "RUNNING", 1).await;
     assert_eq!(ok(&url, &["stop", &name]).trim(), format!("Stopped {name}"));

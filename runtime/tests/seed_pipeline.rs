@@ -435,3 +435,33 @@ async fn keyed_by_row_id_an_update_replaces_its_document() {
     .await;
     assert_eq!(rows(&docs), table(&mut db).await);
 }
+
+/// The README's main job, `examples/pipeline/run.sh`, runs to its end with its progress
+/// lines and shows the documents: four after the inserts, five after the update (the seed's
+/// key.ignore=true makes the update a document of its own).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_main_job_script_runs_to_the_end() {
+    let _serial = SERIAL.lock().await;
+    let out = tokio::process::Command::new(repo().join("examples/pipeline/run.sh"))
+        .env("FERRY_BIN", env!("CARGO_BIN_EXE_ferry"))
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(300), out)
+        .await
+        .expect("run.sh finished within 5 minutes")
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "run.sh failed:\n{stdout}\n{stderr}");
+    for line in [
+        "==> inserting four rows into kafka_demo.sample_data",
+        &format!("    4 documents in {INDEX}:"),
+        "==> updating row 1 (update_ts moves on)",
+        &format!("    5 documents in {INDEX}:"),
+        "Done. The worker stops now",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in:\n{stdout}");
+    }
+    assert!(!stdout.contains("building ferry"), "{stdout}");
+    assert!(stdout.contains("claus (updated)"), "{stdout}");
+}

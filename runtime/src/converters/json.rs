@@ -912,7 +912,9 @@ pub(crate) fn write_java_f64(out: &mut String, v: f64) {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    write_java_digits(out, &format!("{v:e}"), || format!("{v:.1e}"));
+    write_java_digits(out, format_args!("{v:e}"), || {
+        format_args!("{v:.1e}").to_string()
+    });
 }
 
 /// `Float.toString` (JDK 19+), as [`write_java_f64`] with float precision.
@@ -921,32 +923,95 @@ pub(crate) fn write_java_f32(out: &mut String, v: f32) {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    write_java_digits(out, &format!("{v:e}"), || format!("{v:.1e}"));
+    write_java_digits(out, format_args!("{v:e}"), || {
+        format_args!("{v:.1e}").to_string()
+    });
 }
 
-/// Splits Rust's `{:e}` output (`-1.25e-7`) into sign, digits and decimal exponent.
-fn split_scientific(s: &str) -> (bool, String, i32) {
-    let (negative, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let (mantissa, exponent) = s.split_once('e').unwrap_or((s, "0"));
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    (negative, digits, exponent.parse().unwrap_or(0))
+/// Rust's `{:e}` output of one float, on the stack: this runs for every float of every
+/// record (`-1.7976931348623157e308` is the longest, 23 bytes).
+struct Scientific {
+    buf: [u8; 32],
+    len: usize,
 }
 
-fn write_java_digits(out: &mut String, shortest: &str, two_digits: impl FnOnce() -> String) {
-    let (negative, mut digits, mut exp) = split_scientific(shortest);
-    if digits.len() == 1 {
+impl Scientific {
+    fn new(args: fmt::Arguments<'_>) -> Self {
+        let mut s = Scientific {
+            buf: [0; 32],
+            len: 0,
+        };
+        // Cannot fail for a float; a longer text would only be cut short.
+        let _ = fmt::Write::write_fmt(&mut s, args);
+        s
+    }
+
+    /// Sign, the significant digits (ASCII) and the decimal exponent of `-1.25e-7`.
+    fn split(&self) -> (bool, Digits, i32) {
+        let text = self.buf.get(..self.len).unwrap_or_default();
+        let (negative, text) = match text.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, text),
+        };
+        let e = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
+        let (mantissa, exponent) = text.split_at(e);
+        let mut digits = Digits {
+            buf: [0; 32],
+            len: 0,
+        };
+        for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
+            if let Some(slot) = digits.buf.get_mut(digits.len) {
+                *slot = b;
+                digits.len += 1;
+            }
+        }
+        let exponent = std::str::from_utf8(exponent.get(1..).unwrap_or_default())
+            .ok()
+            .and_then(|x| x.parse().ok())
+            .unwrap_or(0);
+        (negative, digits, exponent)
+    }
+}
+
+impl fmt::Write for Scientific {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// ASCII digits on the stack.
+struct Digits {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Digits {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+    }
+}
+
+fn write_java_digits(
+    out: &mut String,
+    shortest: fmt::Arguments<'_>,
+    two_digits: impl FnOnce() -> String,
+) {
+    let (negative, mut digits, mut exp) = Scientific::new(shortest).split();
+    if digits.len == 1 {
         // Java picks, among the decimals of length 1 or 2 that round to the value, the closest
         // one (this only differs from the shortest for subnormals: 4.9E-324, not 5e-324).
-        let (_, two, two_exp) = split_scientific(&two_digits());
-        digits = two.trim_end_matches('0').to_owned();
-        if digits.is_empty() {
-            digits.push('0');
-        }
+        let (_, two, two_exp) = Scientific::new(format_args!("{}", two_digits())).split();
+        digits = two;
         exp = two_exp;
+        while digits.len > 1 && digits.buf.get(digits.len - 1) == Some(&b'0') {
+            digits.len -= 1;
+        }
     }
+    let digits = digits.as_str();
     if negative {
         out.push('-');
     }
@@ -959,7 +1024,7 @@ fn write_java_digits(out: &mut String, shortest: &str, two_digits: impl FnOnce()
                 out.push('.');
                 out.push_str(&digits[int_len..]);
             } else {
-                out.push_str(&digits);
+                out.push_str(digits);
                 out.extend(std::iter::repeat_n('0', int_len - n));
                 out.push_str(".0");
             }
@@ -969,7 +1034,7 @@ fn write_java_digits(out: &mut String, shortest: &str, two_digits: impl FnOnce()
                 '0',
                 usize::try_from(-exp - 1).unwrap_or(0),
             ));
-            out.push_str(&digits);
+            out.push_str(digits);
         }
     } else {
         out.push_str(&digits[..1]);
