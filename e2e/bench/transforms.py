@@ -23,6 +23,7 @@ The ferry binary defaults to a release build under the cargo target dir.
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -135,12 +136,13 @@ def main():
         if chain:
             config.update(SOURCE_CHAIN_SAME_SIZE if args.same_size else SOURCE_CHAIN)
         name = f"src-{n}"
-        t0 = time.monotonic()
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
         http("POST", url + "/connectors", {"name": name, "config": config})
         wait(f"source leg {name}", lambda: end_offset(bs, written) >= args.lines)
         rate = args.lines / (time.monotonic() - t0)
+        used = cpu_seconds(proc.pid) - c0
         http("DELETE", f"{url}/connectors/{name}")
-        return rate, topic
+        return (rate, used), topic
 
     def sink(chain, topic):
         nonlocal n
@@ -150,39 +152,59 @@ def main():
         if chain:
             config.update(SINK_CHAIN)
         name = f"sink-{n}"
-        t0 = time.monotonic()
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
         http("POST", url + "/connectors", {"name": name, "config": config})
         wait(f"sink leg {name}", lambda: count_lines(out) >= args.lines, every=0.1)
         rate = args.lines / (time.monotonic() - t0)
+        used = cpu_seconds(proc.pid) - c0
         http("DELETE", f"{url}/connectors/{name}")
         with open(out) as f:
             first = f.readline().rstrip("\n")
         if first != "line-0000000000-" + "x" * 80:
             sys.exit(f"unexpected first line in {out}: {first!r}")
         os.remove(out)
-        return rate
+        return rate, used
 
-    best = {"source none": 0.0, "source chain": 0.0, "sink none": 0.0, "sink chain": 0.0}
+    # (records/s, ferry's CPU seconds) of every run, by leg and variant.
+    runs = {"source none": [], "source chain": [], "sink none": [], "sink chain": []}
     plain_topic = None
     for _ in range(args.rounds):
-        rate, plain_topic = source(False)
-        best["source none"] = max(best["source none"], rate)
-        rate, _ = source(True)
-        best["source chain"] = max(best["source chain"], rate)
+        run, plain_topic = source(False)
+        runs["source none"].append(run)
+        runs["source chain"].append(source(True)[0])
         if not args.same_bytes:  # the sink leg reads the plain topic, of short lines
-            best["sink none"] = max(best["sink none"], sink(False, plain_topic))
-            best["sink chain"] = max(best["sink chain"], sink(True, plain_topic))
+            runs["sink none"].append(sink(False, plain_topic))
+            runs["sink chain"].append(sink(True, plain_topic))
 
     proc.terminate()
     proc.wait(timeout=60)
     shutil.rmtree(work, ignore_errors=True)
 
-    print(f"lines: {args.lines}, best of {args.rounds} rounds")
+    # Best of the rounds, and the median of the rounds' own ratios (a round runs both
+    # variants back to back, so a slow spell of the shared broker hits both); CPU is the
+    # worker's own, per record, which the broker's spells do not move.
+    print(f"lines: {args.lines}, {args.rounds} rounds")
     for leg in ("source",) if args.same_bytes else ("source", "sink"):
-        none, chain = best[f"{leg} none"], best[f"{leg} chain"]
-        print(f"{leg} leg, no transforms:     {none:12,.0f} records/s")
-        print(f"{leg} leg, three transforms:  {chain:12,.0f} records/s  "
-              f"({100 * (1 - chain / none):+.1f}% slower; target <= 15%)")
+        none, chain = runs[f"{leg} none"], runs[f"{leg} chain"]
+        best_none, best_chain = max(r for r, _ in none), max(r for r, _ in chain)
+        ratios = [1 - c[0] / z[0] for z, c in zip(none, chain)]
+        cpu_none = statistics.median(u for _, u in none) / args.lines * 1e6
+        cpu_chain = statistics.median(u for _, u in chain) / args.lines * 1e6
+        print(f"{leg} leg, no transforms:     best {best_none:10,.0f} records/s, "
+              f"worker CPU {cpu_none:.2f} us/record")
+        print(f"{leg} leg, three transforms:  best {best_chain:10,.0f} records/s, "
+              f"worker CPU {cpu_chain:.2f} us/record")
+        print(f"{leg} leg: {100 * (1 - best_chain / best_none):+.1f}% slower best to best, "
+              f"{100 * statistics.median(ratios):+.1f}% median of rounds "
+              f"(rounds: {', '.join(f'{100 * r:+.0f}%' for r in ratios)}); "
+              f"CPU {100 * (cpu_chain / max(cpu_none, 1e-9) - 1):+.1f}%; target <= 15%")
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":
