@@ -1359,9 +1359,52 @@ async fn write_transaction(
         producer
             .commit_transaction(Duration::from_secs(30))
             .unwrap();
+        wait_markers_written(&topic);
     })
     .await
     .unwrap();
+}
+
+/// Waits until every partition's last stable offset is its high watermark. A commit returns
+/// once the transaction coordinator has recorded it; the markers reach the partitions after
+/// that, and until they do a `read_committed` reader's end (the last stable offset) still
+/// stops before the transaction, as Kafka Connect's reader's does.
+fn wait_markers_written(topic: &str) {
+    use rdkafka::{Offset, TopicPartitionList};
+    let timeout = Duration::from_secs(10);
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap())
+        .set("isolation.level", "read_committed")
+        .create()
+        .unwrap();
+    let metadata = consumer.fetch_metadata(Some(topic), timeout).unwrap();
+    let partitions: Vec<i32> = metadata.topics()[0]
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mut query = TopicPartitionList::new();
+        for p in &partitions {
+            query.add_partition_offset(topic, *p, Offset::End).unwrap();
+        }
+        let stable = consumer.offsets_for_times(query, timeout).unwrap();
+        let settled = stable.elements().iter().all(|e| {
+            let (_, high) = consumer
+                .fetch_watermarks(topic, e.partition(), timeout)
+                .unwrap();
+            e.offset() == Offset::Offset(high)
+        });
+        if settled {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the transaction markers of {topic} were not written within 30 s"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Topics written by an exactly-once Java worker end with transaction markers that are
