@@ -912,9 +912,7 @@ pub(crate) fn write_java_f64(out: &mut String, v: f64) {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    write_java_digits(out, format_args!("{v:e}"), || {
-        format_args!("{v:.1e}").to_string()
-    });
+    write_java_digits(out, format_args!("{v:e}"), format_args!("{v:.1e}"));
 }
 
 /// `Float.toString` (JDK 19+), as [`write_java_f64`] with float precision.
@@ -923,57 +921,24 @@ pub(crate) fn write_java_f32(out: &mut String, v: f32) {
         out.push_str(if v.is_sign_negative() { "-0.0" } else { "0.0" });
         return;
     }
-    write_java_digits(out, format_args!("{v:e}"), || {
-        format_args!("{v:.1e}").to_string()
-    });
+    write_java_digits(out, format_args!("{v:e}"), format_args!("{v:.1e}"));
 }
 
-/// Rust's `{:e}` output of one float, on the stack: this runs for every float of every
-/// record (`-1.7976931348623157e308` is the longest, 23 bytes).
-struct Scientific {
+/// Up to 32 bytes of ASCII on the stack: a float's `{:e}` text (at most 23 bytes) or its
+/// digits, which every float of every record goes through.
+#[derive(Default)]
+struct StackText {
     buf: [u8; 32],
     len: usize,
 }
 
-impl Scientific {
-    fn new(args: fmt::Arguments<'_>) -> Self {
-        let mut s = Scientific {
-            buf: [0; 32],
-            len: 0,
-        };
-        // Cannot fail for a float; a longer text would only be cut short.
-        let _ = fmt::Write::write_fmt(&mut s, args);
-        s
-    }
-
-    /// Sign, the significant digits (ASCII) and the decimal exponent of `-1.25e-7`.
-    fn split(&self) -> (bool, Digits, i32) {
-        let text = self.buf.get(..self.len).unwrap_or_default();
-        let (negative, text) = match text.split_first() {
-            Some((b'-', rest)) => (true, rest),
-            _ => (false, text),
-        };
-        let e = text.iter().position(|&b| b == b'e').unwrap_or(text.len());
-        let (mantissa, exponent) = text.split_at(e);
-        let mut digits = Digits {
-            buf: [0; 32],
-            len: 0,
-        };
-        for &b in mantissa.iter().filter(|b| b.is_ascii_digit()) {
-            if let Some(slot) = digits.buf.get_mut(digits.len) {
-                *slot = b;
-                digits.len += 1;
-            }
-        }
-        let exponent = std::str::from_utf8(exponent.get(1..).unwrap_or_default())
-            .ok()
-            .and_then(|x| x.parse().ok())
-            .unwrap_or(0);
-        (negative, digits, exponent)
+impl StackText {
+    fn as_str(&self) -> &str {
+        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
     }
 }
 
-impl fmt::Write for Scientific {
+impl fmt::Write for StackText {
     fn write_str(&mut self, s: &str) -> fmt::Result {
         let end = self.len + s.len();
         let slot = self.buf.get_mut(self.len..end).ok_or(fmt::Error)?;
@@ -983,28 +948,34 @@ impl fmt::Write for Scientific {
     }
 }
 
-/// ASCII digits on the stack.
-struct Digits {
-    buf: [u8; 32],
-    len: usize,
-}
-
-impl Digits {
-    fn as_str(&self) -> &str {
-        std::str::from_utf8(self.buf.get(..self.len).unwrap_or_default()).unwrap_or_default()
+/// Sign, significant digits and decimal exponent of Rust's `{:e}` text (`-1.25e-7`).
+fn scientific(args: fmt::Arguments<'_>) -> (bool, StackText, i32) {
+    let mut text = StackText::default();
+    // Cannot fail for a float's text, which fits.
+    let _ = text.write_fmt(args);
+    let s = text.as_str();
+    let (negative, s) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s),
+    };
+    let (mantissa, exponent) = s.split_once('e').unwrap_or((s, "0"));
+    let mut digits = StackText::default();
+    for d in mantissa.split('.') {
+        let _ = digits.write_str(d);
     }
+    (negative, digits, exponent.parse().unwrap_or(0))
 }
 
 fn write_java_digits(
     out: &mut String,
     shortest: fmt::Arguments<'_>,
-    two_digits: impl FnOnce() -> String,
+    two_digits: fmt::Arguments<'_>,
 ) {
-    let (negative, mut digits, mut exp) = Scientific::new(shortest).split();
+    let (negative, mut digits, mut exp) = scientific(shortest);
     if digits.len == 1 {
         // Java picks, among the decimals of length 1 or 2 that round to the value, the closest
         // one (this only differs from the shortest for subnormals: 4.9E-324, not 5e-324).
-        let (_, two, two_exp) = Scientific::new(format_args!("{}", two_digits())).split();
+        let (_, two, two_exp) = scientific(two_digits);
         digits = two;
         exp = two_exp;
         while digits.len > 1 && digits.buf.get(digits.len - 1) == Some(&b'0') {
