@@ -5,7 +5,7 @@ use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use serde_json::{Map, Value as Json, json};
+use serde_json::{Map, Value as Json};
 
 use super::config::{self, BATCH_SIZE, FILE, TOPIC};
 use crate::config::{ConfigDef, Props};
@@ -120,6 +120,9 @@ fn read_lines(state: &mut ReadState, max: usize) -> Result<Vec<(String, u64)>> {
     Ok(lines)
 }
 
+/// The key of the source offset: Kafka's `FileStreamSourceTask.POSITION_FIELD`.
+const POSITION: &str = "position";
+
 #[async_trait]
 impl SourceTask for FileStreamSourceTask {
     async fn start(&mut self, props: &Props, context: SourceTaskContext) -> Result<()> {
@@ -137,7 +140,7 @@ impl SourceTask for FileStreamSourceTask {
                 let position = context
                     .offsets
                     .offset(&partition)
-                    .and_then(|o| o.get("position").and_then(Json::as_u64))
+                    .and_then(|o| o.get(POSITION).and_then(Json::as_u64))
                     .unwrap_or(0);
                 let reader = open_at(&path, position)?;
                 tracing::info!(file = %path, position, "reading file");
@@ -181,8 +184,8 @@ impl SourceTask for FileStreamSourceTask {
             .map(|(line, position)| {
                 let (source_partition, source_offset) = match &self.partition {
                     Some(p) => {
-                        let offset = json!({ "position": position });
-                        let offset = offset.as_object().cloned().unwrap_or_default();
+                        let mut offset = Map::new();
+                        offset.insert(POSITION.to_owned(), Json::from(position));
                         (p.clone(), offset)
                     }
                     None => (Map::new(), Map::new()),
