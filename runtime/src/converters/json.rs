@@ -90,6 +90,12 @@ pub struct JsonConverter {
     replace_null_with_default: bool,
     /// Schema JSON written for Connect schemas, keyed by a structural hash of the schema.
     from_connect_schemas: Mutex<Lru<(SchemaRef, Arc<str>)>>,
+    /// The schema last written and its JSON: a task's records mostly share one schema
+    /// object, which is then found by pointer, without hashing the whole schema again.
+    /// Holding the `Arc` keeps the pointer from being reused by another schema.
+    last_written: Mutex<Option<(SchemaRef, Arc<str>)>>,
+    /// `schemas.cache.size` > 0: whether schemas are cached at all.
+    caching: bool,
     /// Connect schemas parsed from schema JSON, keyed by a hash of the schema's JSON text.
     to_connect_schemas: Mutex<Lru<(Box<str>, SchemaRef)>>,
     /// The size of the last serialised record, to allocate the next one's buffer once.
@@ -136,6 +142,8 @@ impl JsonConverter {
             decimal_format,
             replace_null_with_default,
             from_connect_schemas: Mutex::new(Lru::new(capacity)),
+            last_written: Mutex::new(None),
+            caching: capacity > 0,
             to_connect_schemas: Mutex::new(Lru::new(capacity)),
             size_hint: AtomicUsize::new(0),
         })
@@ -177,22 +185,41 @@ impl JsonConverter {
     }
 
     fn write_schema_cached(&self, enc: &mut Encoder<'_>, schema: &SchemaRef) -> Result<()> {
+        if self.caching
+            && let Some((last, text)) = &*lock(&self.last_written)
+            && Arc::ptr_eq(last, schema)
+        {
+            enc.out.push_str(text);
+            return Ok(());
+        }
         let mut hasher = DefaultHasher::new();
         hash_schema(schema, &mut hasher);
         let key = hasher.finish();
-        {
+        let cached = {
             let mut cache = lock(&self.from_connect_schemas);
-            if let Some((cached, text)) = cache.get(key) {
-                if Arc::ptr_eq(cached, schema) || **cached == **schema {
-                    enc.out.push_str(text);
-                    return Ok(());
+            match cache.get(key) {
+                Some((cached, text)) if Arc::ptr_eq(cached, schema) || **cached == **schema => {
+                    Some(text.clone())
                 }
+                _ => None,
             }
+        };
+        let text = match cached {
+            Some(text) => {
+                enc.out.push_str(&text);
+                text
+            }
+            None => {
+                let start = enc.out.len();
+                enc.schema(schema, None, &Path::Root("schema"))?;
+                let text: Arc<str> = Arc::from(&enc.out[start..]);
+                lock(&self.from_connect_schemas).put(key, (schema.clone(), text.clone()));
+                text
+            }
+        };
+        if self.caching {
+            *lock(&self.last_written) = Some((schema.clone(), text));
         }
-        let start = enc.out.len();
-        enc.schema(schema, None, &Path::Root("schema"))?;
-        let text: Arc<str> = Arc::from(&enc.out[start..]);
-        lock(&self.from_connect_schemas).put(key, (schema.clone(), text));
         Ok(())
     }
 
@@ -3395,6 +3422,29 @@ mod tests {
         );
         write(&uncached, Some(int32()), Value::Int32(1)).await;
         assert_eq!(uncached.cache_sizes(), (0, 0));
+    }
+
+    /// The last schema is found by pointer; a schema written after it, or one equal to it
+    /// in another object, gets its own JSON.
+    #[tokio::test]
+    async fn last_schema_is_reused_by_pointer_only() {
+        let c = converter(&[]);
+        let a = SchemaBuilder::struct_().field("x", int32()).build();
+        let b = SchemaBuilder::struct_().field("y", int32()).build();
+        let struct_of = |schema: &SchemaRef| {
+            let mut s = Struct::new(schema.clone());
+            s.values[0] = Value::Int32(1);
+            Value::Struct(s)
+        };
+        let ta = r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"x"}],"optional":false},"payload":{"x":1}}"#;
+        let tb = r#"{"schema":{"type":"struct","fields":[{"type":"int32","optional":false,"field":"y"}],"optional":false},"payload":{"y":1}}"#;
+        assert_eq!(write(&c, Some(a.clone()), struct_of(&a)).await, ta);
+        assert_eq!(write(&c, Some(a.clone()), struct_of(&a)).await, ta);
+        assert_eq!(write(&c, Some(b.clone()), struct_of(&b)).await, tb);
+        assert_eq!(write(&c, Some(a.clone()), struct_of(&a)).await, ta);
+        let a2 = SchemaBuilder::struct_().field("x", int32()).build();
+        assert_eq!(write(&c, Some(a2.clone()), struct_of(&a2)).await, ta);
+        assert_eq!(c.cache_sizes(), (2, 0));
     }
 
     #[tokio::test]
