@@ -362,7 +362,6 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
         Target::Url(url) => url,
         Target::Unresolved { reason, message } => {
             set_ready(&mut status, &conn, conditions::FALSE, reason, &message);
-            report_transition(&ctx, &conn, &status).await;
             write_status(&ctx, &conn, status).await?;
             return Ok(Action::requeue(ctx.settings.requeue_after));
         }
@@ -371,7 +370,6 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
     let rest = ConnectRest::new(&ctx.http, &url);
     match sync(&conn, &ctx, &rest, &mut status).await {
         Ok((next_restart, offsets_done)) => {
-            report_transition(&ctx, &conn, &status).await;
             write_status(&ctx, &conn, status).await?;
             if offsets_done {
                 remove_annotations(&ctx, &conn, &[annotations::OFFSETS]).await?;
@@ -391,7 +389,6 @@ async fn apply(conn: Arc<Connector>, ctx: Arc<Context>) -> Result<Action, Error>
             };
             let message = mask_secrets(&e.to_string(), &conn.spec.config);
             set_ready(&mut status, &conn, conditions::FALSE, reason, &message);
-            report_transition(&ctx, &conn, &status).await;
             if let Err(we) = write_status(&ctx, &conn, status).await {
                 warn!(connector = %key(&conn), "cannot write status: {we}");
             }
@@ -815,9 +812,16 @@ fn ready_of(status: Option<&ConnectorStatus>) -> Option<(&str, &str)> {
         .map(|c| (c.status.as_str(), c.reason.as_str()))
 }
 
-/// Publishes a Warning event when `Ready` turns False for a new reason.
-async fn report_transition(ctx: &Context, conn: &Connector, new: &ConnectorStatus) {
-    let before = ready_of(conn.status.as_ref());
+/// Publishes a Warning event when `Ready` turns False for a new reason: `before` is the
+/// status the API server holds (not the informer's copy, which can lag behind this
+/// operator's own last write and so repeat an event).
+async fn report_transition(
+    ctx: &Context,
+    conn: &Connector,
+    before: Option<&ConnectorStatus>,
+    new: &ConnectorStatus,
+) {
+    let before = ready_of(before);
     let Some((status, reason)) = ready_of(Some(new)) else {
         return;
     };
@@ -836,7 +840,8 @@ async fn report_transition(ctx: &Context, conn: &Connector, new: &ConnectorStatu
     ctx.publish(conn, EventType::Warning, reason, message).await;
 }
 
-/// Writes `status` through the status subresource, unless the object has it already.
+/// Writes `status` through the status subresource, unless the object has it already, and
+/// publishes the Warning event of a `Ready` transition it makes.
 async fn write_status(
     ctx: &Context,
     conn: &Connector,
@@ -856,6 +861,7 @@ async fn write_status(
     if current.as_ref() == Some(&status) {
         return Ok(());
     }
+    report_transition(ctx, conn, current.as_ref(), &status).await;
     let fields = [
         "observedGeneration",
         "connectorStatus",

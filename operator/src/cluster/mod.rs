@@ -212,7 +212,6 @@ async fn apply(cluster: &ConnectCluster, ctx: &Context) -> Result<Action, Error>
                 // Say why in the status: typically the API server refused an object built
                 // from the spec (a bad template, resources, env...).
                 let new = failed(cluster, "ApplyFailed", &truncate(&e.to_string(), 1024));
-                report_transition(ctx, cluster, &new).await;
                 if let Err(we) = write_status(ctx, cluster, new).await {
                     warn!(cluster = %key(cluster), "cannot write status: {we}");
                 }
@@ -250,7 +249,6 @@ async fn apply(cluster: &ConnectCluster, ctx: &Context) -> Result<Action, Error>
             plugins,
         },
     );
-    report_transition(ctx, cluster, &new).await;
     let healthy = ready_of(Some(&new)).is_some_and(|r| r.0 == ferry_crds::conditions::TRUE);
     write_status(ctx, cluster, new).await?;
     // Nothing notifies the operator when an external cluster goes away: poll it. A deployed
@@ -301,7 +299,8 @@ where
         .await?)
 }
 
-/// Writes `status` through the status subresource, unless the object has it already.
+/// Writes `status` through the status subresource, unless the object has it already, and
+/// publishes the Event of a `Ready` transition it makes.
 async fn write_status(
     ctx: &Context,
     cluster: &ConnectCluster,
@@ -321,6 +320,7 @@ async fn write_status(
     if current.as_ref() == Some(&status) {
         return Ok(());
     }
+    report_transition(ctx, cluster, current.as_ref(), &status).await;
     let fields = [
         "observedGeneration",
         "replicas",
@@ -334,8 +334,15 @@ async fn write_status(
 }
 
 /// Publishes an Event when `Ready` changes: Normal when it turns True, Warning otherwise.
-async fn report_transition(ctx: &Context, cluster: &ConnectCluster, new: &ConnectClusterStatus) {
-    let before = ready_of(cluster.status.as_ref()).map(|r| (r.0, r.1));
+/// `before` is the status the API server holds (the informer's copy can lag behind this
+/// operator's own last write and so repeat an Event).
+async fn report_transition(
+    ctx: &Context,
+    cluster: &ConnectCluster,
+    before: Option<&ConnectClusterStatus>,
+    new: &ConnectClusterStatus,
+) {
+    let before = ready_of(before).map(|r| (r.0, r.1));
     let Some((s, reason, message)) = ready_of(Some(new)) else {
         return;
     };
