@@ -5,7 +5,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
 use crate::data::{ConnectRecord, SchemaAndValue, SchemaBuilder, Struct, Value};
 use crate::errors::Result;
 use crate::plugins::Plugin;
-use crate::transforms::util::{SchemaCache, string_map};
+use crate::transforms::util::SchemaCache;
 use crate::transforms::{RecordContext, Side, Transformation};
 
 pub fn config_def() -> ConfigDef {
@@ -43,7 +43,11 @@ impl Transformation for HoistField {
         let slot = self.side.of_mut(&mut record);
         let SchemaAndValue { schema, value } = std::mem::take(slot);
         *slot = match schema {
-            None => SchemaAndValue::new(None, string_map(vec![(self.field.clone(), value)])),
+            // Built in place: one allocation for the map, one for the key.
+            None => SchemaAndValue::new(
+                None,
+                Value::Map(vec![(Value::String(self.field.clone()), value)]),
+            ),
             Some(schema) => {
                 let field = &self.field;
                 let updated = self.cache.get_or_try(&schema, || {
@@ -84,6 +88,7 @@ mod tests {
     use super::*;
     use crate::config::props;
     use crate::data::Schema;
+    use crate::transforms::util::string_map;
 
     fn hoist(side: Side) -> HoistField {
         HoistField::new(

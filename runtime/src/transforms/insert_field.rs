@@ -202,11 +202,22 @@ impl Transformation for InsertField {
         }
         if operating.schema.is_none() {
             require_map(&operating.value, PURPOSE)?;
-            let mut inserted = Vec::new();
-            self.each_inserted(&record, ctx, false, |f, v| inserted.push((f, v)))?;
+            // At most one field of each of the five kinds: kept on the stack, not in a
+            // vector allocated per record.
+            let mut inserted: [Option<(&FieldSpec, Value)>; 5] = Default::default();
+            let mut n = 0;
+            self.each_inserted(&record, ctx, false, |f, v| {
+                if let Some(slot) = inserted.get_mut(n) {
+                    *slot = Some((f, v));
+                    n += 1;
+                } else {
+                    debug_assert!(false, "InsertField inserts more than five fields");
+                }
+            })?;
             // The record is ours: extend its map in place instead of copying it.
             if let Value::Map(out) = &mut self.side.of_mut(&mut record).value {
-                for (f, v) in inserted {
+                out.reserve(n);
+                for (f, v) in inserted.into_iter().flatten() {
                     out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
                     out.push((Value::String(f.name.clone()), v));
                 }
