@@ -5,7 +5,7 @@
 //! through its REST API (see `ferry_runtime::cli`).
 
 /// mimalloc: records are allocated by one task and freed by another, which glibc's
-/// arenas handle poorly; per record it costs 15-25% less CPU (README, Benchmarks).
+/// arenas handle poorly; per record it costs 10-25% less CPU (README, Benchmarks).
 /// Transparent huge pages are off (the `no_thp` build), see [`tune_allocator`].
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
