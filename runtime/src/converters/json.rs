@@ -899,37 +899,73 @@ impl Encoder<'_> {
     /// UTF-16 surrogate pair (`\uD83D\uDE00`; hex in upper case), everything else as is.
     fn string(&mut self, s: &str) {
         self.out.push('"');
+        let bytes = s.as_bytes();
         let mut start = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let escape = match b {
-                b'"' => "\\\"",
-                b'\\' => "\\\\",
-                0x08 => "\\b",
-                b'\t' => "\\t",
-                b'\n' => "\\n",
-                0x0C => "\\f",
-                b'\r' => "\\r",
-                0..=0x1F | 0xF0..=0xFF => "",
-                _ => continue,
-            };
+        let mut i = plain_len(bytes);
+        while let Some(&b) = bytes.get(i) {
             self.out.push_str(&s[start..i]);
             start = i + 1;
-            if !escape.is_empty() {
-                self.out.push_str(escape);
-            } else if b < 0x20 {
-                let _ = write!(self.out, "\\u{:04X}", b);
-            } else if let Some(c) = s[i..].chars().next() {
-                // The lead byte of a four-byte sequence: a supplementary character.
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    let _ = write!(self.out, "\\u{unit:04X}");
+            match b {
+                b'"' => self.out.push_str("\\\""),
+                b'\\' => self.out.push_str("\\\\"),
+                0x08 => self.out.push_str("\\b"),
+                b'\t' => self.out.push_str("\\t"),
+                b'\n' => self.out.push_str("\\n"),
+                0x0C => self.out.push_str("\\f"),
+                b'\r' => self.out.push_str("\\r"),
+                0..=0x1F => {
+                    let _ = write!(self.out, "\\u{:04X}", b);
                 }
-                start = i + c.len_utf8();
+                _ => {
+                    // The lead byte of a four-byte sequence: a supplementary character.
+                    if let Some(c) = s[i..].chars().next() {
+                        let mut units = [0u16; 2];
+                        for unit in c.encode_utf16(&mut units) {
+                            let _ = write!(self.out, "\\u{unit:04X}");
+                        }
+                        start = i + c.len_utf8();
+                    }
+                }
             }
+            i = start + bytes.get(start..).map_or(0, plain_len);
         }
         self.out.push_str(&s[start..]);
         self.out.push('"');
     }
+}
+
+/// Whether [`Encoder::string`] escapes this byte of UTF-8.
+fn escaped(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\' || b >= 0xF0
+}
+
+/// How many leading bytes of `s` go into a JSON string as they are. Eight bytes at a time:
+/// strings are most of what a record's JSON is, and almost never need escaping.
+fn plain_len(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of each byte that is zero in `x`.
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut n = 0;
+    for chunk in s.chunks_exact(8) {
+        let Ok(chunk) = <[u8; 8]>::try_from(chunk) else {
+            break;
+        };
+        let x = u64::from_le_bytes(chunk);
+        let control = x.wrapping_sub(ONES * 0x20) & !x & HIGH;
+        let four_byte_lead = x & (x << 1) & (x << 2) & (x << 3) & HIGH;
+        if control
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')))
+            | four_byte_lead
+            != 0
+        {
+            break;
+        }
+        n += 8;
+    }
+    let rest = s.get(n..).unwrap_or_default();
+    n + rest.iter().position(|&b| escaped(b)).unwrap_or(rest.len())
 }
 
 /// `Double.toString` (JDK 19+): the shortest decimal that rounds to `v`, in plain notation
@@ -2487,6 +2523,53 @@ mod tests {
         let c = converter(&[]);
         let back = read(&c, r#"{"schema":null,"payload":"\u00e9\ud83d\ude00\/"}"#).await;
         assert_eq!(back.value, s("é😀/"));
+    }
+
+    /// The eight-bytes-at-a-time scan finds every byte to escape, wherever it sits in a
+    /// chunk and next to non-ASCII: checked against a character-by-character escaper.
+    #[tokio::test]
+    async fn escapes_are_found_at_every_position() {
+        fn reference(s: &str) -> String {
+            let mut o = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => o.push_str("\\\""),
+                    '\\' => o.push_str("\\\\"),
+                    '\u{8}' => o.push_str("\\b"),
+                    '\t' => o.push_str("\\t"),
+                    '\n' => o.push_str("\\n"),
+                    '\u{c}' => o.push_str("\\f"),
+                    '\r' => o.push_str("\\r"),
+                    c if u32::from(c) < 0x20 => o.push_str(&format!("\\u{:04X}", u32::from(c))),
+                    c if u32::from(c) > 0xFFFF => {
+                        for unit in c.encode_utf16(&mut [0; 2]) {
+                            o.push_str(&format!("\\u{unit:04X}"));
+                        }
+                    }
+                    c => o.push(c),
+                }
+            }
+            o.push('"');
+            o
+        }
+        let c = converter(&[("schemas.enable", "false")]);
+        let specials = [
+            "\"", "\\", "\n", "\u{1}", "\u{1f}", "😀", "é", "\u{7f}", "ÿ", " ", "~",
+        ];
+        for special in specials {
+            for len in [0, 1, 7, 8, 9, 15, 16, 17, 31] {
+                for at in 0..=len {
+                    let mut text = "abcdefghijklmnopqrstuvwxyz01234"[..len].to_owned();
+                    text.insert_str(at, special);
+                    text.push_str("é tail 😀 end");
+                    assert_eq!(
+                        write(&c, Some(string()), s(&text)).await,
+                        reference(&text),
+                        "{text:?}"
+                    );
+                }
+            }
+        }
     }
 
     // --- complex types ---------------------------------------------------------------------

@@ -15,7 +15,7 @@ use crate::transforms::util::{
     SchemaCache, copy_schema_basics, field_value, java_class, replace_null_with_default_key,
     require_map, require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "cast types";
 const WHOLE: &str = "";
@@ -242,14 +242,10 @@ impl Cast {
 }
 
 impl Transformation for Cast {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let updated = match (&operating.schema, self.whole) {
             (None, Some(to)) => SchemaAndValue::new(None, cast(&operating.value, to)?),
@@ -317,8 +313,8 @@ impl Transformation for Cast {
                 SchemaAndValue::new(Some(schema), Value::Struct(s))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
-        Ok(Some(record))
+        *self.side.of_mut(record) = updated;
+        Ok(Applied::Kept)
     }
 }
 

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::enrich::{self, NEGATE, PREDICATE};
-use super::{Predicate, RecordContext, TransformError, Transformation};
+use super::{Applied, Predicate, RecordContext, TransformError, Transformation};
 use crate::config::def::with_prefix;
 use crate::config::{ConfigKey, ConfigType, Props};
 use crate::data::{ConnectRecord, SinkRecord, SourceRecord};
@@ -57,8 +57,6 @@ struct Step {
 #[derive(Default)]
 pub struct TransformChain {
     steps: Vec<Step>,
-    /// The topic of the record at the current step (see [`TransformChain::apply`]).
-    topic: String,
 }
 
 impl std::fmt::Debug for TransformChain {
@@ -93,12 +91,6 @@ impl TransformChain {
 
     pub fn len(&self) -> usize {
         self.steps.len()
-    }
-
-    /// Whether a record may be dropped (a `Filter` is in the chain): a source loop then keeps
-    /// the record's source position aside, since a dropped record still moves its source on.
-    pub fn may_drop(&self) -> bool {
-        self.steps.iter().any(|s| s.class == super::filter::CLASS)
     }
 
     /// Builds the chain a connector's `transforms` and `predicates` describe. Errors name
@@ -177,19 +169,17 @@ impl TransformChain {
                 predicate,
             });
         }
-        Ok(TransformChain {
-            steps,
-            topic: String::new(),
-        })
+        Ok(TransformChain { steps })
     }
 
-    /// Applies every transform in order; `None` when one of them dropped the record.
+    /// Applies every transform in order, in place; `Dropped` when one of them dropped the
+    /// record.
     pub fn apply<R: TransformableRecord>(
         &mut self,
-        mut record: R,
-    ) -> std::result::Result<Option<R>, Box<TransformError>> {
+        record: &mut R,
+    ) -> std::result::Result<Applied, Box<TransformError>> {
         if self.steps.is_empty() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let ctx = record.context();
         for step in &mut self.steps {
@@ -199,30 +189,27 @@ impl TransformChain {
             {
                 continue;
             }
-            // The topic the step saw, for its error message, kept in a buffer the chain
-            // reuses: no allocation per record and step.
-            self.topic.clone_from(&connect.topic);
-            let taken = std::mem::take(connect);
-            let partition = taken.partition;
-            match step.transform.apply(taken, &ctx) {
-                Ok(Some(out)) => *record.connect_mut() = out,
-                Ok(None) => return Ok(None),
+            match step.transform.apply_mut(connect, &ctx) {
+                Ok(Applied::Kept) => {}
+                Ok(Applied::Dropped) => return Ok(Applied::Dropped),
                 Err(source) => {
-                    let partition =
-                        partition.map_or_else(|| "unassigned".to_owned(), |p| p.to_string());
-                    let offset = record.offset();
+                    // A failing transform leaves the topic and partition as it found them.
+                    let partition = connect
+                        .partition
+                        .map_or_else(|| "unassigned".to_owned(), |p| p.to_string());
+                    let topic = connect.topic.clone();
                     return Err(Box::new(TransformError {
                         alias: step.alias.clone(),
                         class: step.class.to_owned(),
-                        topic: self.topic.clone(),
+                        topic,
                         partition,
-                        offset,
+                        offset: record.offset(),
                         source,
                     }));
                 }
             }
         }
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 
@@ -274,6 +261,17 @@ mod tests {
         TransformChain::from_config(&Registry::builtin(), &props(p))
     }
 
+    /// The chain applied to a record it is given; `None` when dropped.
+    fn run<R: TransformableRecord>(
+        c: &mut TransformChain,
+        mut r: R,
+    ) -> std::result::Result<Option<R>, Box<TransformError>> {
+        Ok(match c.apply(&mut r)? {
+            Applied::Kept => Some(r),
+            Applied::Dropped => None,
+        })
+    }
+
     fn sink(value: SchemaAndValue) -> SinkRecord {
         SinkRecord {
             record: ConnectRecord {
@@ -320,7 +318,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let out = c.apply(rec).unwrap().unwrap();
+        let out = run(&mut c, rec).unwrap().unwrap();
         assert_eq!(
             out.record.key,
             SchemaAndValue::new(Some(Schema::primitive(SchemaType::Int64)), Value::Int64(7))
@@ -344,13 +342,13 @@ mod tests {
         let live = || sink(SchemaAndValue::new(None, Value::from("x")));
         let tomb = || sink(SchemaAndValue::null());
         let mut drop_tombstones = filter("false");
-        assert!(drop_tombstones.apply(tomb()).unwrap().is_none());
-        assert_eq!(drop_tombstones.apply(live()).unwrap(), Some(live()));
+        assert!(run(&mut drop_tombstones, tomb()).unwrap().is_none());
+        assert_eq!(run(&mut drop_tombstones, live()).unwrap(), Some(live()));
         let mut keep_tombstones = filter("true");
-        assert_eq!(keep_tombstones.apply(tomb()).unwrap(), Some(tomb()));
-        assert!(keep_tombstones.apply(live()).unwrap().is_none());
+        assert_eq!(run(&mut keep_tombstones, tomb()).unwrap(), Some(tomb()));
+        assert!(run(&mut keep_tombstones, live()).unwrap().is_none());
         // No transforms: the record as it was.
-        assert_eq!(chain(&[]).unwrap().apply(live()).unwrap(), Some(live()));
+        assert_eq!(run(&mut chain(&[]).unwrap(), live()).unwrap(), Some(live()));
     }
 
     #[test]
@@ -364,9 +362,7 @@ mod tests {
             ("transforms.pick.field", "id"),
         ])
         .unwrap();
-        let err = c
-            .apply(sink(SchemaAndValue::new(None, Value::Int32(1))))
-            .unwrap_err();
+        let err = run(&mut c, sink(SchemaAndValue::new(None, Value::Int32(1)))).unwrap_err();
         assert_eq!(
             err.to_string(),
             "transformation 'pick' (org.apache.kafka.connect.transforms.ExtractField$Value) failed \

@@ -5,7 +5,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
 use crate::data::ConnectRecord;
 use crate::errors::Result;
 use crate::plugins::Plugin;
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.DropHeaders";
 
@@ -31,13 +31,9 @@ pub struct DropHeaders {
 }
 
 impl Transformation for DropHeaders {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         record.headers.retain(|h| !self.headers.contains(&h.key));
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

@@ -6,7 +6,7 @@ use crate::data::{ConnectRecord, SchemaAndValue, SchemaRef, Value};
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
 use crate::transforms::util::{field_value, map_get, replace_null_with_default_key};
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "field extraction";
 
@@ -129,12 +129,8 @@ impl ExtractField {
 }
 
 impl Transformation for ExtractField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let slot = self.side.of_mut(&mut record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let slot = self.side.of_mut(record);
         // A top-level field of a map we own: move it out instead of copying it.
         if slot.schema.is_none()
             && self.path.len() == 1
@@ -145,7 +141,7 @@ impl Transformation for ExtractField {
                 .rposition(|(k, _)| k.as_str() == Some(self.path[0].as_str()));
             let v = found.map_or(Value::Null, |i| m.swap_remove(i).1);
             *slot = SchemaAndValue::new(None, v);
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         // A top-level field of a struct we own: moved out too.
         if let (Some(schema), [name]) = (&slot.schema, self.path.as_slice())
@@ -165,13 +161,13 @@ impl Transformation for ExtractField {
                 v = field_schema.default.clone().unwrap_or_default();
             }
             *slot = SchemaAndValue::new(Some(field_schema), v);
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         *slot = match &slot.schema {
             None => SchemaAndValue::new(None, self.schemaless(&slot.value)?),
             Some(schema) => self.with_schema(&self.path, schema, &slot.value)?,
         };
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

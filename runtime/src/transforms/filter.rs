@@ -4,15 +4,15 @@ use crate::config::{ConfigDef, ParsedConfig};
 use crate::data::ConnectRecord;
 use crate::errors::Result;
 use crate::plugins::Plugin;
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.Filter";
 
 pub struct Filter;
 
 impl Transformation for Filter {
-    fn apply(&mut self, _: ConnectRecord, _: &RecordContext) -> Result<Option<ConnectRecord>> {
-        Ok(None)
+    fn apply_mut(&mut self, _: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        Ok(Applied::Dropped)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::plugins::Plugin;
 use crate::transforms::util::{
     SchemaCache, builder_like, copy_schema_basics, java_class, require_map, require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "flattening";
 
@@ -143,14 +143,10 @@ fn copy_opt(b: SchemaBuilder, like: &Schema) -> SchemaBuilder {
 }
 
 impl Transformation for Flatten {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let updated = match &operating.schema {
             None => {
@@ -178,8 +174,8 @@ impl Transformation for Flatten {
                 SchemaAndValue::new(Some(schema), Value::Struct(out))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
-        Ok(Some(record))
+        *self.side.of_mut(record) = updated;
+        Ok(Applied::Kept)
     }
 }
 

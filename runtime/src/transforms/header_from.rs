@@ -10,7 +10,7 @@ use crate::transforms::util::{
     SchemaCache, copy_schema_basics, field_value, map_get, replace_null_with_default_key,
     require_map, require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "header extraction";
 
@@ -71,14 +71,10 @@ impl HeaderFrom {
 }
 
 impl Transformation for HeaderFrom {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let mut added = Vec::with_capacity(self.fields.len());
         let updated = match &operating.schema {
@@ -154,10 +150,10 @@ impl Transformation for HeaderFrom {
             }
         };
         if let Some(u) = updated {
-            *self.side.of_mut(&mut record) = u;
+            *self.side.of_mut(record) = u;
         }
         record.headers.extend(added);
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

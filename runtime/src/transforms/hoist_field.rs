@@ -6,7 +6,7 @@ use crate::data::{ConnectRecord, SchemaAndValue, SchemaBuilder, Struct, Value};
 use crate::errors::Result;
 use crate::plugins::Plugin;
 use crate::transforms::util::SchemaCache;
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 pub fn config_def() -> ConfigDef {
     ConfigDef::new().define(
@@ -35,12 +35,8 @@ impl HoistField {
 }
 
 impl Transformation for HoistField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let slot = self.side.of_mut(&mut record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let slot = self.side.of_mut(record);
         let SchemaAndValue { schema, value } = std::mem::take(slot);
         *slot = match schema {
             // Built in place: one allocation for the map, one for the key.
@@ -55,14 +51,17 @@ impl Transformation for HoistField {
                         .field(field, schema.clone())
                         .build())
                 })?;
-                let mut s = Struct::new(updated.clone());
-                s.put(field, value);
+                // The one field of the new schema, built in place.
+                let s = Struct {
+                    schema: updated.clone(),
+                    values: vec![value],
+                };
                 // As Kafka's `Struct.put`: a null needs an optional schema.
                 crate::transforms::util::validate_struct(&s)?;
                 SchemaAndValue::new(Some(updated), Value::Struct(s))
             }
         };
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

@@ -12,7 +12,7 @@ use crate::transforms::util::{
     SchemaCache, copy_schema_basics, replace_null_with_default_key, require_map, require_struct,
     validate_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "field insertion";
 
@@ -157,7 +157,9 @@ impl InsertField {
         Ok(())
     }
 
-    fn updated_schema(&self, schema: &Schema) -> crate::data::SchemaRef {
+    /// The struct schema with the inserted fields appended. A name taken twice fails as
+    /// Kafka's `SchemaBuilder` does.
+    fn updated_schema(&self, schema: &Schema) -> Result<crate::data::SchemaRef> {
         let mut b = copy_schema_basics(schema, SchemaBuilder::struct_());
         for f in &schema.fields {
             b = b.field(&f.name, f.schema.clone());
@@ -185,20 +187,25 @@ impl InsertField {
         if let Some(f) = &self.static_field {
             b = b.field(&f.name, prim(SchemaType::String, f.optional));
         }
-        b.build()
+        let s = b.build();
+        for (i, f) in s.fields.iter().enumerate() {
+            if s.fields[..i].iter().any(|g| g.name == f.name) {
+                return Err(ConnectError::data(format!(
+                    "Cannot create field because of field name duplication {}",
+                    f.name
+                )));
+            }
+        }
+        Ok(s)
     }
 }
 
 impl Transformation for InsertField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        ctx: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, ctx: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         // Tombstones pass through untouched.
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         if operating.schema.is_none() {
             require_map(&operating.value, PURPOSE)?;
@@ -206,7 +213,7 @@ impl Transformation for InsertField {
             // vector allocated per record.
             let mut inserted: [Option<(&FieldSpec, Value)>; 5] = Default::default();
             let mut n = 0;
-            self.each_inserted(&record, ctx, false, |f, v| {
+            self.each_inserted(record, ctx, false, |f, v| {
                 if let Some(slot) = inserted.get_mut(n) {
                     *slot = Some((f, v));
                     n += 1;
@@ -215,21 +222,21 @@ impl Transformation for InsertField {
                 }
             })?;
             // The record is ours: extend its map in place instead of copying it.
-            if let Value::Map(out) = &mut self.side.of_mut(&mut record).value {
+            if let Value::Map(out) = &mut self.side.of_mut(record).value {
                 out.reserve(n);
                 for (f, v) in inserted.into_iter().flatten() {
                     out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
                     out.push((Value::String(f.name.clone()), v));
                 }
             }
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let schema = {
             let value = require_struct(&operating.value, PURPOSE)?;
             match self.cache.get(&value.schema) {
                 Some(s) => s,
                 None => {
-                    let s = self.updated_schema(&value.schema);
+                    let s = self.updated_schema(&value.schema)?;
                     self.cache.put(value.schema.clone(), s.clone());
                     s
                 }
@@ -237,27 +244,32 @@ impl Transformation for InsertField {
         };
         // The record is ours: its field values move into the new struct instead of being
         // copied.
-        let old = std::mem::take(self.side.of_mut(&mut record));
+        let old = std::mem::take(self.side.of_mut(record));
         let Value::Struct(old) = old.value else {
             return Err(ConnectError::internal(
                 "InsertField: the value checked to be a Struct is not one",
             ));
         };
-        let mut s = Struct::new(schema.clone());
-        for (f, v) in old.schema.fields.iter().zip(old.values) {
-            let v = if v.is_null() && self.replace_null_with_default {
-                f.schema.default.clone().unwrap_or_default()
-            } else {
-                v
-            };
-            s.put(&f.name, v);
+        // The new schema is the old fields, then the inserted ones in `each_inserted`'s
+        // order (`updated_schema`): the values vector grows in place.
+        let mut values = old.values;
+        values.resize(old.schema.fields.len(), Value::Null);
+        if self.replace_null_with_default {
+            for (f, v) in old.schema.fields.iter().zip(values.iter_mut()) {
+                if v.is_null() {
+                    *v = f.schema.default.clone().unwrap_or_default();
+                }
+            }
         }
-        self.each_inserted(&record, ctx, true, |f, v| {
-            s.put(&f.name, v);
-        })?;
+        values.reserve(schema.fields.len() - values.len().min(schema.fields.len()));
+        self.each_inserted(record, ctx, true, |_, v| values.push(v))?;
+        let s = Struct {
+            schema: schema.clone(),
+            values,
+        };
         validate_struct(&s)?;
-        *self.side.of_mut(&mut record) = SchemaAndValue::new(Some(schema), Value::Struct(s));
-        Ok(Some(record))
+        *self.side.of_mut(record) = SchemaAndValue::new(Some(schema), Value::Struct(s));
+        Ok(Applied::Kept)
     }
 }
 
@@ -342,6 +354,40 @@ mod tests {
             err.to_string(),
             "Only SinkRecord supported for [field insertion], found: org.apache.kafka.connect.source.SourceRecord"
         );
+    }
+
+    /// Kafka's `SchemaBuilder` refuses a field name twice: so does the struct path, whose
+    /// values are laid out by position.
+    #[test]
+    fn a_field_name_taken_twice_is_an_error() {
+        let schema = SchemaBuilder::struct_()
+            .field("origin", Schema::optional_string())
+            .build();
+        let v = Struct::new(schema.clone()).with("origin", Value::from("db"));
+        for config in [
+            &[("static.field", "origin"), ("static.value", "ferry")][..],
+            &[
+                ("topic.field", "where"),
+                ("static.field", "where"),
+                ("static.value", "ferry"),
+            ][..],
+        ] {
+            let err = t(config)
+                .unwrap()
+                .apply(
+                    rec(SchemaAndValue::new(
+                        Some(schema.clone()),
+                        Value::Struct(v.clone()),
+                    )),
+                    &RecordContext::default(),
+                )
+                .unwrap_err();
+            assert!(
+                err.to_string()
+                    .starts_with("Cannot create field because of field name duplication "),
+                "{err}"
+            );
+        }
     }
 
     #[test]

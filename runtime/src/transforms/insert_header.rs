@@ -5,7 +5,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
 use crate::data::{ConnectRecord, Header, Schema, SchemaAndValue, SchemaType, Value};
 use crate::errors::Result;
 use crate::plugins::Plugin;
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.InsertHeader";
 
@@ -61,16 +61,12 @@ pub struct InsertHeader {
 }
 
 impl Transformation for InsertHeader {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         record.headers.push(Header {
             key: self.header.clone(),
             value: self.value.clone(),
         });
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::transforms::drop_headers::non_empty_list;
 use crate::transforms::util::{
     field_value, java_class, replace_null_with_default_key, require_map, require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "mask fields";
 
@@ -116,14 +116,10 @@ impl MaskField {
 }
 
 impl Transformation for MaskField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let updated = match &operating.schema {
             None => {
@@ -152,8 +148,8 @@ impl Transformation for MaskField {
                 SchemaAndValue::new(Some(schema.clone()), Value::Struct(s))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
-        Ok(Some(record))
+        *self.side.of_mut(record) = updated;
+        Ok(Applied::Kept)
     }
 }
 

@@ -43,14 +43,34 @@ pub struct RecordContext {
     pub kafka_offset: Option<i64>,
 }
 
+/// Whether a record goes on after a transform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[must_use]
+pub enum Applied {
+    Kept,
+    /// Filtered out: the record goes no further.
+    Dropped,
+}
+
 /// A single message transform: Kafka's `Transformation`.
 pub trait Transformation: Send + Sync {
-    /// Transforms a record; `None` drops it.
+    /// Transforms a record in place. A chain hands each record down its steps this way, so a
+    /// step moves no record and a field it leaves alone is not copied. On an error the
+    /// record may be half transformed; the chain then discards it (a sink's dead-letter
+    /// queue gets the bytes consumed from Kafka, not the record).
+    fn apply_mut(&mut self, record: &mut ConnectRecord, ctx: &RecordContext) -> Result<Applied>;
+
+    /// Transforms a record it is given; `None` drops it.
     fn apply(
         &mut self,
-        record: ConnectRecord,
+        mut record: ConnectRecord,
         ctx: &RecordContext,
-    ) -> Result<Option<ConnectRecord>>;
+    ) -> Result<Option<ConnectRecord>> {
+        Ok(match self.apply_mut(&mut record, ctx)? {
+            Applied::Kept => Some(record),
+            Applied::Dropped => None,
+        })
+    }
 }
 
 /// A condition on a record: Kafka's `Predicate`.

@@ -7,7 +7,7 @@ use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
 use crate::data::ConnectRecord;
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.RegexRouter";
 
@@ -81,16 +81,12 @@ impl RegexRouter {
 }
 
 impl Transformation for RegexRouter {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         if let Some((from, to)) = &self.last
             && *from == record.topic
         {
             record.topic.clone_from(to);
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let routed = if self.regex.is_match(&record.topic) {
             self.regex
@@ -101,7 +97,7 @@ impl Transformation for RegexRouter {
         };
         let from = std::mem::replace(&mut record.topic, routed);
         self.last = Some((from, record.topic.clone()));
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

@@ -9,7 +9,7 @@ use crate::transforms::util::{
     SchemaCache, copy_schema_basics, field_value, replace_null_with_default_key, require_map,
     require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "field replacement";
 
@@ -98,14 +98,10 @@ impl ReplaceField {
 }
 
 impl Transformation for ReplaceField {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         if operating.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let updated = match &operating.schema {
             None => {
@@ -148,8 +144,8 @@ impl Transformation for ReplaceField {
                 SchemaAndValue::new(Some(schema), Value::Struct(s))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
-        Ok(Some(record))
+        *self.side.of_mut(record) = updated;
+        Ok(Applied::Kept)
     }
 }
 

@@ -8,7 +8,7 @@ use crate::data::{ConnectRecord, Value};
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
 use crate::transforms::util::{SchemaCache, replace_null_with_default_key, require_schema};
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 pub fn config_def() -> ConfigDef {
     ConfigDef::new()
@@ -56,14 +56,10 @@ impl SetSchemaMetadata {
 }
 
 impl Transformation for SetSchemaMetadata {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let slot = self.side.of_mut(&mut record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let slot = self.side.of_mut(record);
         if slot.schema.is_none() && slot.value.is_null() {
-            return Ok(Some(record));
+            return Ok(Applied::Kept);
         }
         let schema = require_schema(&slot.schema, "updating schema metadata")?.clone();
         let updated = match self.cache.get(&schema) {
@@ -86,7 +82,7 @@ impl Transformation for SetSchemaMetadata {
             st.schema = updated.clone();
         }
         slot.schema = Some(updated);
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

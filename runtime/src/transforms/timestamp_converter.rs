@@ -14,7 +14,7 @@ use crate::transforms::util::{
     SchemaCache, copy_schema_basics, field_value, java_class, map_get,
     replace_null_with_default_key, require_map, require_struct,
 };
-use crate::transforms::{RecordContext, Side, Transformation};
+use crate::transforms::{Applied, RecordContext, Side, Transformation};
 
 const PURPOSE: &str = "converting timestamp formats";
 const MILLIS_PER_DAY: i64 = 86_400_000;
@@ -228,17 +228,13 @@ impl TimestampConverter {
 }
 
 impl Transformation for TimestampConverter {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
-        let operating = self.side.of(&record);
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
+        let operating = self.side.of(record);
         let updated = match (&operating.schema, self.field.is_empty()) {
             (None, true) => SchemaAndValue::new(None, self.convert(&operating.value, None)?),
             (None, false) => {
                 if operating.value.is_null() {
-                    return Ok(Some(record));
+                    return Ok(Applied::Kept);
                 }
                 let m = require_map(&operating.value, PURPOSE)?;
                 let mut out = m.to_vec();
@@ -255,7 +251,7 @@ impl Transformation for TimestampConverter {
             }
             (Some(_), false) => {
                 if operating.value.is_null() {
-                    return Ok(Some(record));
+                    return Ok(Applied::Kept);
                 }
                 let value = require_struct(&operating.value, PURPOSE)?;
                 let Some(field) = value.schema.field(&self.field).cloned() else {
@@ -298,8 +294,8 @@ impl Transformation for TimestampConverter {
                 SchemaAndValue::new(Some(schema), Value::Struct(s))
             }
         };
-        *self.side.of_mut(&mut record) = updated;
-        Ok(Some(record))
+        *self.side.of_mut(record) = updated;
+        Ok(Applied::Kept)
     }
 }
 

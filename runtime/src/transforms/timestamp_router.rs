@@ -6,7 +6,7 @@ use crate::data::ConnectRecord;
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
 use crate::transforms::date_format::JavaDateFormat;
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.TimestampRouter";
 
@@ -53,11 +53,7 @@ impl TimestampRouter {
 }
 
 impl Transformation for TimestampRouter {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         let Some(ts) = record.timestamp else {
             return Err(ConnectError::data(format!(
                 "Timestamp missing on record: topic {}",
@@ -69,7 +65,7 @@ impl Transformation for TimestampRouter {
             .topic_format
             .replace("${topic}", &record.topic)
             .replace("${timestamp}", &formatted);
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

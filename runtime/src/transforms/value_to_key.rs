@@ -10,7 +10,7 @@ use crate::transforms::util::{
     SchemaCache, field_value, map_get, replace_null_with_default_key, require_map, require_struct,
     string_map,
 };
-use crate::transforms::{RecordContext, Transformation};
+use crate::transforms::{Applied, RecordContext, Transformation};
 
 pub const CLASS: &str = "org.apache.kafka.connect.transforms.ValueToKey";
 const PURPOSE: &str = "copying fields from value to key";
@@ -43,11 +43,7 @@ impl ValueToKey {
 }
 
 impl Transformation for ValueToKey {
-    fn apply(
-        &mut self,
-        mut record: ConnectRecord,
-        _: &RecordContext,
-    ) -> Result<Option<ConnectRecord>> {
+    fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         record.key = match &record.value.schema {
             None => {
                 let m = require_map(&record.value.value, PURPOSE)?;
@@ -80,7 +76,7 @@ impl Transformation for ValueToKey {
                 SchemaAndValue::new(Some(key_schema), Value::Struct(key))
             }
         };
-        Ok(Some(record))
+        Ok(Applied::Kept)
     }
 }
 

@@ -26,7 +26,7 @@ use crate::data::{
 };
 use crate::errors::{ConnectError, Result};
 use crate::storage::State;
-use crate::transforms::TransformChain;
+use crate::transforms::{Applied, TransformChain};
 
 /// The consumer group of a sink connector, as Kafka Connect names it.
 pub fn group_id(connector: &str) -> String {
@@ -371,7 +371,7 @@ impl Runner<'_> {
                 rdkafka::Timestamp::LogAppendTime(t) => (TimestampType::LogAppendTime, Some(t)),
             };
             // A record a transform drops is skipped; its offset above still counts.
-            let transformed = self.transforms.apply(SinkRecord {
+            let mut record = SinkRecord {
                 record: ConnectRecord {
                     topic,
                     partition: Some(m.partition()),
@@ -384,9 +384,10 @@ impl Runner<'_> {
                 timestamp_type,
                 original_key: m.key().map(bytes::Bytes::copy_from_slice),
                 original_value: m.payload().map(bytes::Bytes::copy_from_slice),
-            });
-            match transformed {
-                Ok(out) => records.extend(out),
+            };
+            match self.transforms.apply(&mut record) {
+                Ok(Applied::Kept) => records.push(record),
+                Ok(Applied::Dropped) => {}
                 // Tolerated (skipped, dead-lettered) or the task fails.
                 Err(e) => self.errors.transform_failed(&m, e).await?,
             }

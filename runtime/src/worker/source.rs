@@ -28,7 +28,7 @@ use crate::converters::Converter;
 use crate::data::SourceRecord;
 use crate::errors::{ConnectError, Result};
 use crate::storage::{OffsetStore, State};
-use crate::transforms::TransformChain;
+use crate::transforms::{Applied, TransformChain};
 
 /// Acknowledgement state of one polled batch.
 #[derive(Default)]
@@ -221,28 +221,24 @@ impl Runner<'_> {
         });
         ack.remaining.store(records.len(), Ordering::Release);
         let mut offsets: Vec<(SourcePartition, SourceOffset)> = Vec::new();
-        for rec in records {
-            // A record a transform drops still moves its source on (as in Kafka Connect).
-            let position = self
-                .transforms
-                .may_drop()
-                .then(|| (rec.source_partition.clone(), rec.source_offset.clone()));
-            let rec = match self.transforms.apply(rec) {
-                Ok(Some(rec)) => rec,
-                Ok(None) => {
+        for mut rec in records {
+            // A record a transform drops, or fails on under errors.tolerance=all, still
+            // moves its source on (as in Kafka Connect).
+            match self.transforms.apply(&mut rec) {
+                Ok(Applied::Kept) => {}
+                Ok(Applied::Dropped) => {
                     ack.remaining.fetch_sub(1, Ordering::AcqRel);
-                    note_position(&mut offsets, position);
+                    note_offset(&mut offsets, rec);
                     continue;
                 }
                 Err(e) => {
-                    // Skipped under errors.tolerance=all (its position counts as processed
-                    // when known), else the task fails.
+                    // Skipped under errors.tolerance=all, else the task fails.
                     self.errors.transform_failed(e).await?;
                     ack.remaining.fetch_sub(1, Ordering::AcqRel);
-                    note_position(&mut offsets, position);
+                    note_offset(&mut offsets, rec);
                     continue;
                 }
-            };
+            }
             let topic = rec.record.topic.as_str();
             let (conv, r) = (&self.key_conv, &rec);
             let converted = self
@@ -425,30 +421,28 @@ impl Runner<'_> {
 }
 
 /// Keeps the latest source offset of each source partition of a batch.
-/// Like [`note_offset`], for a position kept aside before the record was transformed.
-fn note_position(
-    offsets: &mut Vec<(SourcePartition, SourceOffset)>,
-    position: Option<(SourcePartition, SourceOffset)>,
-) {
-    if let Some((source_partition, source_offset)) = position {
-        note_offset(
-            offsets,
-            SourceRecord {
-                source_partition,
-                source_offset,
-                ..SourceRecord::default()
-            },
-        );
-    }
-}
-
 fn note_offset(offsets: &mut Vec<(SourcePartition, SourceOffset)>, rec: SourceRecord) {
     if !rec.source_partition.is_empty() || !rec.source_offset.is_empty() {
-        match offsets.iter_mut().find(|(p, _)| *p == rec.source_partition) {
+        match offsets
+            .iter_mut()
+            .find(|(p, _)| same_partition(p, &rec.source_partition))
+        {
             Some(slot) => slot.1 = rec.source_offset,
             None => offsets.push((rec.source_partition, rec.source_offset)),
         }
     }
+}
+
+/// Equal partitions. A connector builds a partition's map with its keys in the same order
+/// every time, and then comparing in order decides without `IndexMap`'s `==`, which hashes
+/// every key (per record, here).
+fn same_partition(a: &SourcePartition, b: &SourcePartition) -> bool {
+    a.len() == b.len()
+        && if a.keys().eq(b.keys()) {
+            a.values().eq(b.values())
+        } else {
+            a == b
+        }
 }
 
 /// A conversion error naming the topic; a retriable error stays retriable.
@@ -484,4 +478,61 @@ fn kafka_headers(rec: &SourceRecord) -> Option<OwnedHeaders> {
 /// The JSON shape of a source offset entry for the REST API.
 pub fn offset_entry(partition: &SourcePartition, offset: &SourceOffset) -> Json {
     serde_json::json!({ "partition": partition, "offset": offset })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn map(json: &str) -> SourcePartition {
+        serde_json::from_str(json).unwrap()
+    }
+
+    #[test]
+    fn partitions_are_equal_whatever_the_order_of_their_keys() {
+        let a = map(r#"{"protocol":"1","table":"db.t"}"#);
+        assert!(same_partition(
+            &a,
+            &map(r#"{"protocol":"1","table":"db.t"}"#)
+        ));
+        assert!(same_partition(
+            &a,
+            &map(r#"{"table":"db.t","protocol":"1"}"#)
+        ));
+        assert!(!same_partition(
+            &a,
+            &map(r#"{"protocol":"1","table":"db.u"}"#)
+        ));
+        assert!(!same_partition(
+            &a,
+            &map(r#"{"table":"db.u","protocol":"1"}"#)
+        ));
+        assert!(!same_partition(&a, &map(r#"{"protocol":"1"}"#)));
+        assert!(!same_partition(
+            &a,
+            &map(r#"{"protocol":"1","query":"db.t"}"#)
+        ));
+    }
+
+    #[test]
+    fn a_batch_keeps_the_last_offset_of_each_partition() {
+        let rec = |p: &str, o: i64| SourceRecord {
+            source_partition: map(p),
+            source_offset: map(&format!(r#"{{"position":{o}}}"#)),
+            ..SourceRecord::default()
+        };
+        let mut offsets = Vec::new();
+        note_offset(&mut offsets, rec(r#"{"a":1,"b":2}"#, 1));
+        note_offset(&mut offsets, rec(r#"{"c":3}"#, 2));
+        note_offset(&mut offsets, rec(r#"{"b":2,"a":1}"#, 3));
+        note_offset(&mut offsets, SourceRecord::default());
+        assert_eq!(
+            offsets,
+            vec![
+                (map(r#"{"a":1,"b":2}"#), map(r#"{"position":3}"#)),
+                (map(r#"{"c":3}"#), map(r#"{"position":2}"#)),
+            ]
+        );
+    }
 }
