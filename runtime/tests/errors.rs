@@ -659,3 +659,53 @@ async fn retriable_converter_failures_are_retried_within_errors_retry_timeout() 
     );
     assert!(trace.contains(&format!("127.0.0.1:{port}")), "{trace}");
 }
+
+/// A source record a transform fails on, under `errors.tolerance=all`, is skipped and still
+/// moves the source on (Kafka's `WorkerSourceTask` acknowledges a dropped record): with the
+/// failing line last, the committed position is the end of the file, so a restart does not
+/// read it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_record_a_transform_fails_on_still_moves_the_offset_under_tolerance_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = unique("errors-smt-source");
+    let input = dir.path().join("in.txt");
+    std::fs::write(&input, "1\n2\nthree\n").unwrap();
+    let worker = Worker::start(dir.path(), &worker_props(dir.path(), free_port()), &[]).await;
+    create_connector(
+        &worker,
+        "casting",
+        json!({
+            "connector.class": "FileStreamSource",
+            "file": input.to_str().unwrap(),
+            "topic": topic,
+            "transforms": "n",
+            "transforms.n.type": "org.apache.kafka.connect.transforms.Cast$Value",
+            "transforms.n.spec": "int32",
+            "errors.tolerance": "all",
+        }),
+    )
+    .await;
+    let end = "1\n2\nthree\n".len();
+    let offsets = wait_for(
+        "the offset past the failing line",
+        Duration::from_secs(30),
+        || async {
+            let o = worker.get("/connectors/casting/offsets").await;
+            (o["offsets"][0]["offset"]["position"] == end).then_some(o)
+        },
+    )
+    .await;
+    assert_eq!(
+        offsets["offsets"].as_array().map(Vec::len),
+        Some(1),
+        "{offsets}"
+    );
+    // Every line was handled by then: the topic holds the two that cast, and only them.
+    let values: Vec<_> = consume(&topic, 3, Duration::from_secs(5))
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    assert_eq!(values, [Some(b"1".to_vec()), Some(b"2".to_vec())]);
+    let status = worker.get("/connectors/casting/status").await;
+    assert_eq!(status["tasks"][0]["state"], "RUNNING", "{status}");
+}
