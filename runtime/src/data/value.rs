@@ -269,7 +269,7 @@ fn java_hash(v: &Value) -> Option<i32> {
 /// folds the magnitude's big-endian 32-bit words and takes the sign.
 fn decimal_hash(d: &BigDecimal) -> i32 {
     use bigdecimal::num_bigint::Sign;
-    let (unscaled, scale) = d.as_bigint_and_exponent();
+    let (unscaled, scale) = d.as_bigint_and_scale();
     let (sign, words) = unscaled.to_u32_digits();
     let magnitude = words
         .iter()

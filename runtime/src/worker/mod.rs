@@ -189,3 +189,41 @@ pub fn start_task(
 pub(crate) fn join_error(what: &str, e: impl std::fmt::Display) -> ConnectError {
     ConnectError::internal(format!("{what}: {e}"))
 }
+
+/// The topics a task has written or read, for the connector's `/topics`: checked per record,
+/// so the last topic is compared before the set is hashed.
+#[derive(Debug, Default)]
+pub(crate) struct SeenTopics {
+    all: std::collections::HashSet<String>,
+    last: String,
+}
+
+impl SeenTopics {
+    /// Whether `topic` is seen for the first time (it is remembered).
+    pub(crate) fn first_time(&mut self, topic: &str) -> bool {
+        if self.last == topic {
+            return false;
+        }
+        self.last.clear();
+        self.last.push_str(topic);
+        if self.all.contains(topic) {
+            return false;
+        }
+        self.all.insert(topic.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod seen_topics_tests {
+    use super::SeenTopics;
+
+    #[test]
+    fn each_topic_is_new_once() {
+        let mut seen = SeenTopics::default();
+        let firsts: Vec<bool> = ["a", "a", "b", "a", "b", "c", "c"]
+            .into_iter()
+            .map(|t| seen.first_time(t))
+            .collect();
+        assert_eq!(firsts, [true, false, true, false, false, true, false]);
+    }
+}

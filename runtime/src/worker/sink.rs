@@ -2,7 +2,7 @@
 //! `offset.flush.interval.ms` and at shutdown, `SinkTask::pre_commit` makes the data durable
 //! and only then are the consumer offsets (group `connect-NAME`) committed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -14,6 +14,7 @@ use rdkafka::message::{Headers, Message, OwnedMessage};
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::watch;
 
+use super::SeenTopics;
 use super::control::TargetState;
 use super::errors::{SinkErrors, Stage};
 use super::{TaskId, WorkerContext};
@@ -191,7 +192,7 @@ pub async fn run(
         errors,
         transforms,
         offsets: Offsets::new(),
-        topics: HashSet::new(),
+        topics: SeenTopics::default(),
         max_batch: max_batch(ctx, connector),
         metrics,
     };
@@ -218,7 +219,7 @@ struct Runner<'a> {
     transforms: TransformChain,
     /// The next offset to consume for every partition whose records were `put` or skipped.
     offsets: Offsets,
-    topics: HashSet<String>,
+    topics: SeenTopics,
     max_batch: usize,
     metrics: crate::metrics::TaskMetrics,
 }
@@ -361,8 +362,7 @@ impl Runner<'_> {
                 )
                 .await?;
             let Some(value) = converted else { continue };
-            if !self.topics.contains(&topic) {
-                self.topics.insert(topic.clone());
+            if self.topics.first_time(&topic) {
                 self.ctx.status.add_topic(&self.id.connector, &topic);
             }
             let (timestamp_type, timestamp) = match m.timestamp() {

@@ -3,7 +3,7 @@
 //! become committable, and they are written to the offset store every
 //! `offset.flush.interval.ms` and at shutdown.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -17,6 +17,7 @@ use rdkafka::types::RDKafkaErrorCode;
 use serde_json::Value as Json;
 use tokio::sync::watch;
 
+use super::SeenTopics;
 use super::control::{TargetState, stopped};
 use super::errors::{SourceErrors, Stage};
 use super::{TaskId, WorkerContext, join_error};
@@ -139,7 +140,7 @@ pub async fn run(
         errors,
         transforms,
         pending: VecDeque::new(),
-        topics: HashSet::new(),
+        topics: SeenTopics::default(),
         last_commit: Instant::now(),
         unwritten: Vec::new(),
         metrics: ctx.metrics.task(id),
@@ -164,7 +165,7 @@ struct Runner<'a> {
     /// `transforms=`: applied between `poll` and the converters.
     transforms: TransformChain,
     pending: VecDeque<Pending>,
-    topics: HashSet<String>,
+    topics: SeenTopics,
     last_commit: Instant,
     /// Acknowledged offsets whose write failed; written with the next commit.
     unwritten: Vec<(SourcePartition, Option<SourceOffset>)>,
@@ -280,8 +281,7 @@ impl Runner<'_> {
                 continue;
             };
             let headers = kafka_headers(&rec);
-            if !self.topics.contains(topic) {
-                self.topics.insert(topic.to_owned());
+            if self.topics.first_time(topic) {
                 self.ctx.status.add_topic(&self.id.connector, topic);
             }
             self.produce(

@@ -147,7 +147,7 @@ impl RecordShape {
                     let scale = m
                         .and_then(|m| m.scale)
                         .unwrap_or_else(|| match first_row.get(i) {
-                            Some(Cell::Decimal(d)) => d.as_bigint_and_exponent().1,
+                            Some(Cell::Decimal(d)) => d.as_bigint_and_scale().1,
                             _ => 0,
                         });
                     numeric_target(mapping, m.and_then(|m| m.precision), scale)

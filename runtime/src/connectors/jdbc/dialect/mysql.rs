@@ -190,17 +190,51 @@ fn decode(row: &MySqlRow, i: usize, col: &Column) -> Result<Cell, sqlx::Error> {
             Cell::Int(row.try_get_unchecked(i)?)
         }
         Kind::UInt64 => Cell::UInt(row.try_get_unchecked(i)?),
-        Kind::Float32 => Cell::F32(row.try_get(i)?),
-        Kind::Float64 => Cell::F64(row.try_get(i)?),
-        Kind::Decimal => Cell::Decimal(row.try_get::<BigDecimal, _>(i)?),
+        // The kind comes from the column's type, so sqlx's type check per cell would only
+        // repeat it.
+        Kind::Float32 => Cell::F32(row.try_get_unchecked(i)?),
+        Kind::Float64 => Cell::F64(row.try_get_unchecked(i)?),
+        Kind::Decimal => {
+            // DECIMAL travels as text.
+            let text: &str = row.try_get_unchecked(i)?;
+            match small_decimal(text) {
+                Some(d) => Cell::Decimal(d),
+                None => Cell::Decimal(row.try_get_unchecked::<BigDecimal, _>(i)?),
+            }
+        }
         Kind::Text => Cell::Text(row.try_get_unchecked(i)?),
         Kind::Bytes => Cell::Bytes(row.try_get_unchecked(i)?),
-        Kind::Date => Cell::Date(row.try_get::<NaiveDate, _>(i)?),
-        Kind::Time => Cell::Time(row.try_get::<NaiveTime, _>(i)?),
+        Kind::Date => Cell::Date(row.try_get_unchecked::<NaiveDate, _>(i)?),
+        Kind::Time => Cell::Time(row.try_get_unchecked::<NaiveTime, _>(i)?),
         // DATETIME and TIMESTAMP share one binary encoding.
         Kind::LocalTimestamp => Cell::Local(row.try_get_unchecked::<NaiveDateTime, _>(i)?),
         Kind::InstantTimestamp => Cell::Instant(row.try_get::<NaiveDateTime, _>(i)?.and_utc()),
     })
+}
+
+/// A DECIMAL's text (`-123.45`) of at most 18 digits, without parsing a big integer;
+/// None for anything else, which the general parser then reads.
+fn small_decimal(text: &str) -> Option<BigDecimal> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    if int.is_empty() || int.len() + frac.len() > 18 {
+        return None;
+    }
+    let mut unscaled: i64 = 0;
+    for b in int.bytes().chain(frac.bytes()) {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        unscaled = unscaled * 10 + i64::from(b - b'0');
+    }
+    let unscaled = if negative { -unscaled } else { unscaled };
+    Some(BigDecimal::new(
+        unscaled.into(),
+        i64::try_from(frac.len()).ok()?,
+    ))
 }
 
 /// Runs `sql` and hands each row to `sink` as it arrives (the driver streams rows, so
@@ -219,4 +253,49 @@ pub async fn stream(
         };
     }
     super::stream_rows(q.fetch(c), kind_of, decode, sink).await
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    #[test]
+    fn small_decimals_read_as_the_general_parser_does() {
+        for text in [
+            "0",
+            "0.00",
+            "-0.01",
+            "123.45",
+            "-123.45",
+            "999999999999999999",
+            "-99999999.9999999999",
+            "0.00000000000000001",
+            "1000",
+            "10.10",
+        ] {
+            let fast = small_decimal(text).unwrap();
+            let general = BigDecimal::from_str(text).unwrap();
+            assert_eq!(
+                fast.as_bigint_and_scale(),
+                general.as_bigint_and_scale(),
+                "{text}"
+            );
+        }
+        // Past 18 digits, or not a plain decimal: the general parser's.
+        for text in [
+            "1234567890123456789",
+            "1e5",
+            "",
+            "-",
+            ".5",
+            "1.2.3",
+            "+1",
+            "12a",
+        ] {
+            assert!(small_decimal(text).is_none(), "{text}");
+        }
+    }
 }
