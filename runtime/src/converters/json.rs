@@ -1030,32 +1030,41 @@ impl fmt::Write for StackText {
 
 /// Sign, significant digits and decimal exponent of a float's text, in `{:e}` form
 /// (`-1.25e-7`) or Ryū's (`-0.001`, `1e16`, `123.0`): `-1.25e-7` gives (true, "125", -7).
+/// One pass over the bytes: every float of every record comes through here.
 fn parts(text: &str) -> (bool, StackText, i32) {
-    let (negative, s) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text),
-    };
-    let (mantissa, exponent) = s.split_once(['e', 'E']).unwrap_or((s, "0"));
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let mut exp = exponent.parse::<i32>().unwrap_or(0) + i32::try_from(int.len()).unwrap_or(1) - 1;
+    let bytes = text.as_bytes();
+    let negative = bytes.first() == Some(&b'-');
     let mut digits = StackText::default();
-    for &d in int.as_bytes().iter().chain(frac.as_bytes()) {
-        if d == b'0' && digits.len == 0 {
-            exp -= 1; // a leading zero
-            continue;
-        }
-        if d.is_ascii_digit() {
-            digits.push(d);
+    // Significant digits before the point, and zeros after it ahead of the first one.
+    let (mut int_digits, mut frac_zeros, mut point, mut e) = (0i32, 0i32, false, 0i32);
+    for (i, &c) in bytes.iter().enumerate().skip(usize::from(negative)) {
+        match c {
+            b'0' if digits.len == 0 => frac_zeros += i32::from(point),
+            b'0'..=b'9' => {
+                digits.push(c);
+                int_digits += i32::from(!point);
+            }
+            b'.' => point = true,
+            b'e' | b'E' => {
+                e = text.get(i + 1..).and_then(|x| x.parse().ok()).unwrap_or(0);
+                break;
+            }
+            _ => {}
         }
     }
     while digits.len > 1 && digits.buf.get(digits.len - 1) == Some(&b'0') {
         digits.len -= 1;
     }
     if digits.len == 0 {
-        let _ = digits.write_str("0");
-        exp = 0;
+        digits.push(b'0');
+        return (negative, digits, 0);
     }
-    (negative, digits, exp)
+    let exp = if int_digits > 0 {
+        int_digits - 1
+    } else {
+        -(frac_zeros + 1)
+    };
+    (negative, digits, exp + e)
 }
 
 /// [`parts`] of formatted text (up to 32 bytes, formatted on the stack).
@@ -2599,6 +2608,10 @@ mod tests {
             ("123456789.0", (false, "123456789", 8)),
             ("-1.234e-7", (true, "1234", -7)),
             ("1.0", (false, "1", 0)),
+            ("100.0", (false, "1", 2)),
+            ("10.5", (false, "105", 1)),
+            ("0.0", (false, "0", 0)),
+            ("-0.000125", (true, "125", -4)),
         ] {
             let (negative, digits, exp) = parts(text);
             assert_eq!((negative, digits.as_str(), exp), expected, "{text}");
