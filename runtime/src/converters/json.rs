@@ -100,6 +100,38 @@ pub struct JsonConverter {
     to_connect_schemas: Mutex<Lru<(Box<str>, SchemaRef)>>,
     /// The size of the last serialised record, to allocate the next one's buffer once.
     size_hint: AtomicUsize,
+    /// How the struct schema written last lays out its fields, found by pointer: a task's
+    /// records mostly share one schema object.
+    last_plan: Mutex<Option<(SchemaRef, Arc<StructPlan>)>>,
+}
+
+/// What writing a struct's fields needs besides their values, worked out once per schema:
+/// each field's key as JSON text (`,"name":`), and which logical type it has, so neither
+/// the name's escaping nor the logical type names' comparisons recur per record.
+struct StructPlan {
+    keys: Vec<Box<str>>,
+    kinds: Vec<FieldKind>,
+}
+
+#[derive(Clone, Copy)]
+enum FieldKind {
+    Date,
+    Time,
+    Timestamp,
+    Decimal,
+    Other,
+}
+
+impl FieldKind {
+    fn of(schema: &Schema) -> Self {
+        match schema.name.as_deref() {
+            Some(logical::DATE) => FieldKind::Date,
+            Some(logical::TIME) => FieldKind::Time,
+            Some(logical::TIMESTAMP) => FieldKind::Timestamp,
+            Some(logical::DECIMAL) => FieldKind::Decimal,
+            _ => FieldKind::Other,
+        }
+    }
 }
 
 impl fmt::Debug for JsonConverter {
@@ -146,6 +178,7 @@ impl JsonConverter {
             caching: capacity > 0,
             to_connect_schemas: Mutex::new(Lru::new(capacity)),
             size_hint: AtomicUsize::new(0),
+            last_plan: Mutex::new(None),
         })
     }
 
@@ -643,33 +676,39 @@ impl Encoder<'_> {
 
     fn logical(&mut self, schema: &Schema, value: &Value, path: &Path<'_>) -> Result<()> {
         match schema.name.as_deref() {
-            Some(logical::DATE) => {
-                let ms = self.epoch_millis(value, "Date", path)?;
-                if ms.rem_euclid(MILLIS_PER_DAY) != 0 {
-                    return Err(self.err(
-                        path,
-                        "Kafka Connect Date type should not have any time fields set to non-zero values.",
-                    ));
-                }
-                // Java's (int) cast.
-                self.int(ms.div_euclid(MILLIS_PER_DAY) as i32);
-            }
-            Some(logical::TIME) => {
-                let ms = self.epoch_millis(value, "Time", path)?;
-                if !(0..=MILLIS_PER_DAY).contains(&ms) {
-                    return Err(self.err(
-                        path,
-                        "Kafka Connect Time type should not have any date fields set to non-zero values.",
-                    ));
-                }
-                self.int(ms);
-            }
+            Some(logical::DATE) => self.date(value, path)?,
+            Some(logical::TIME) => self.time(value, path)?,
             Some(logical::TIMESTAMP) => {
                 let ms = self.epoch_millis(value, "Timestamp", path)?;
                 self.int(ms);
             }
             _ => return self.decimal(schema, value, path),
         }
+        Ok(())
+    }
+
+    fn date(&mut self, value: &Value, path: &Path<'_>) -> Result<()> {
+        let ms = self.epoch_millis(value, "Date", path)?;
+        if ms.rem_euclid(MILLIS_PER_DAY) != 0 {
+            return Err(self.err(
+                path,
+                "Kafka Connect Date type should not have any time fields set to non-zero values.",
+            ));
+        }
+        // Java's (int) cast.
+        self.int(ms.div_euclid(MILLIS_PER_DAY) as i32);
+        Ok(())
+    }
+
+    fn time(&mut self, value: &Value, path: &Path<'_>) -> Result<()> {
+        let ms = self.epoch_millis(value, "Time", path)?;
+        if !(0..=MILLIS_PER_DAY).contains(&ms) {
+            return Err(self.err(
+                path,
+                "Kafka Connect Time type should not have any date fields set to non-zero values.",
+            ));
+        }
+        self.int(ms);
         Ok(())
     }
 
@@ -865,18 +904,87 @@ impl Encoder<'_> {
         let Some(schema) = schema.filter(|s| same_struct_schema(&st.schema, s)) else {
             return Err(self.err(path, "Mismatching schema."));
         };
+        // The record's own struct: its plan is cached. Nested ones are written as they come.
+        let plan = (matches!(path, Path::Root(_)) && std::ptr::eq(Arc::as_ptr(&st.schema), schema))
+            .then(|| self.plan(&st.schema));
+        let (keys, kinds) = match &plan {
+            Some(p) => (p.keys.as_slice(), p.kinds.as_slice()),
+            None => (&[][..], &[][..]),
+        };
         self.out.push('{');
+        for (i, field) in schema.fields.iter().enumerate() {
+            match keys.get(i) {
+                Some(key) => self.out.push_str(key),
+                None => {
+                    if i > 0 {
+                        self.out.push(',');
+                    }
+                    self.string(&field.name);
+                    self.out.push(':');
+                }
+            }
+            let value = st.values.get(field.index).unwrap_or(&Value::Null);
+            let path = Path::Field(path, &field.name);
+            match kinds.get(i) {
+                Some(kind) if !value.is_null() => {
+                    self.known_kind(*kind, &field.schema, value, &path)?;
+                }
+                _ => self.value(Some(&field.schema), value, &path)?,
+            }
+        }
+        self.out.push('}');
+        Ok(())
+    }
+
+    /// The [`StructPlan`] of a struct schema, cached for the schema written last.
+    fn plan(&mut self, schema: &SchemaRef) -> Arc<StructPlan> {
+        if let Some((last, plan)) = &*lock(&self.conv.last_plan)
+            && Arc::ptr_eq(last, schema)
+        {
+            return plan.clone();
+        }
+        let start = self.out.len();
+        let mut keys = Vec::with_capacity(schema.fields.len());
         for (i, field) in schema.fields.iter().enumerate() {
             if i > 0 {
                 self.out.push(',');
             }
             self.string(&field.name);
             self.out.push(':');
-            let value = st.values.get(field.index).unwrap_or(&Value::Null);
-            self.value(Some(&field.schema), value, &Path::Field(path, &field.name))?;
+            keys.push(Box::from(self.out.get(start..).unwrap_or_default()));
+            self.out.truncate(start);
         }
-        self.out.push('}');
-        Ok(())
+        let plan = Arc::new(StructPlan {
+            keys,
+            kinds: schema
+                .fields
+                .iter()
+                .map(|f| FieldKind::of(&f.schema))
+                .collect(),
+        });
+        *lock(&self.conv.last_plan) = Some((schema.clone(), plan.clone()));
+        plan
+    }
+
+    /// A non-null value whose field's logical type the plan already knows.
+    fn known_kind(
+        &mut self,
+        kind: FieldKind,
+        schema: &Schema,
+        value: &Value,
+        path: &Path<'_>,
+    ) -> Result<()> {
+        match kind {
+            FieldKind::Date => self.date(value, path),
+            FieldKind::Time => self.time(value, path),
+            FieldKind::Timestamp => {
+                let ms = self.epoch_millis(value, "Timestamp", path)?;
+                self.int(ms);
+                Ok(())
+            }
+            FieldKind::Decimal => self.decimal(schema, value, path),
+            FieldKind::Other => self.value(Some(schema), value, path),
+        }
     }
 
     /// An integer in decimal, without `fmt`'s machinery (a hot path for every record).
@@ -3688,6 +3796,72 @@ mod tests {
         let a2 = SchemaBuilder::struct_().field("x", int32()).build();
         assert_eq!(write(&c, Some(a2.clone()), struct_of(&a2)).await, ta);
         assert_eq!(c.cache_sizes(), (2, 0));
+    }
+
+    /// A record's struct is written through its cached plan (keys and logical types worked
+    /// out once): the same text as field by field, on first and later records, with nulls,
+    /// escaped names and a nested struct, which is written without a plan.
+    #[tokio::test]
+    async fn struct_plans_write_what_fields_would() {
+        let c = converter(&[("schemas.enable", "false")]);
+        let inner = SchemaBuilder::struct_()
+            .field("day", logical::date().build())
+            .build();
+        let schema = SchemaBuilder::struct_()
+            .field("ts", logical::timestamp().build())
+            .field("d\"q", logical::date().optional().build())
+            .field("t", logical::time().build())
+            .field("amount", logical::decimal(2).build())
+            .field("n", int32())
+            .field("inner", inner.clone())
+            .build();
+        let row = |day: Value| {
+            Value::Struct(
+                Struct::new(schema.clone())
+                    .with("ts", Value::Timestamp(1_000))
+                    .with("d\"q", day)
+                    .with("t", Value::Time(2_000))
+                    .with(
+                        "amount",
+                        Value::Decimal(BigDecimal::new(BigInt::from(-12_345), 2)),
+                    )
+                    .with("n", Value::Int32(7))
+                    .with(
+                        "inner",
+                        Value::Struct(Struct::new(inner.clone()).with("day", Value::Date(3))),
+                    ),
+            )
+        };
+        let with_day = r#"{"ts":1000,"d\"q":1,"t":2000,"amount":"z8c=","n":7,"inner":{"day":3}}"#;
+        let without = r#"{"ts":1000,"d\"q":null,"t":2000,"amount":"z8c=","n":7,"inner":{"day":3}}"#;
+        for _ in 0..2 {
+            assert_eq!(
+                write(&c, Some(schema.clone()), row(Value::Date(1))).await,
+                with_day
+            );
+            assert_eq!(
+                write(&c, Some(schema.clone()), row(Value::Null)).await,
+                without
+            );
+        }
+        // A value the plan's logical type refuses names the field, as without a plan.
+        let bad = Value::Struct(
+            Struct::new(schema.clone())
+                .with("ts", Value::Timestamp(1_000))
+                .with("d\"q", Value::Int32(1))
+                .with("t", Value::Time(2_000))
+                .with(
+                    "amount",
+                    Value::Decimal(BigDecimal::new(BigInt::from(1), 2)),
+                )
+                .with("n", Value::Int32(7))
+                .with(
+                    "inner",
+                    Value::Struct(Struct::new(inner.clone()).with("day", Value::Date(3))),
+                ),
+        );
+        let err = write_err(&c, Some(schema.clone()), bad).await;
+        assert!(err.contains("d\"q"), "{err}");
     }
 
     #[tokio::test]
