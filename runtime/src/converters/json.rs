@@ -629,7 +629,9 @@ impl Encoder<'_> {
             return self.null(schema, path);
         }
         let ty = match schema {
-            Some(schema) if is_logical(schema) => return self.logical(schema, value, path),
+            Some(schema) if is_logical(schema) => {
+                return self.known_kind(FieldKind::of(schema), schema, value, path);
+            }
             Some(schema) => schema.ty,
             None => match schemaless_type(value) {
                 Some(ty) => ty,
@@ -672,19 +674,6 @@ impl Encoder<'_> {
                 java_class(value)
             ),
         )
-    }
-
-    fn logical(&mut self, schema: &Schema, value: &Value, path: &Path<'_>) -> Result<()> {
-        match schema.name.as_deref() {
-            Some(logical::DATE) => self.date(value, path)?,
-            Some(logical::TIME) => self.time(value, path)?,
-            Some(logical::TIMESTAMP) => {
-                let ms = self.epoch_millis(value, "Timestamp", path)?;
-                self.int(ms);
-            }
-            _ => return self.decimal(schema, value, path),
-        }
-        Ok(())
     }
 
     fn date(&mut self, value: &Value, path: &Path<'_>) -> Result<()> {
@@ -966,7 +955,7 @@ impl Encoder<'_> {
         plan
     }
 
-    /// A non-null value whose field's logical type the plan already knows.
+    /// A non-null value of a known logical type (from a struct's plan or the schema's name).
     fn known_kind(
         &mut self,
         kind: FieldKind,
