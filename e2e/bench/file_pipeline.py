@@ -43,6 +43,23 @@ def end_offset(bs, topic):
         return 0
 
 
+def create_topic(bs, topic):
+    """Creates a topic by writing one marker record to it (kcat, auto-creation), so a
+    timed run does not include the broker creating it. The marker is the JSON string
+    "marker", which a sink with JsonConverter reads as the line `marker`."""
+    subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-p", "0"], input=b'"marker"\n',
+                   check=True, capture_output=True)
+    wait(f"topic {topic}", lambda: end_offset(bs, topic) >= 1, timeout=60)
+
+
+def timestamp_at(bs, topic, offset):
+    """The CreateTime (ms) of the record at an offset of partition 0 (-1: the last)."""
+    out = subprocess.run(["kcat", "-C", "-b", bs, "-t", topic, "-p", "0", "-o", str(offset),
+                          "-c", "1", "-e", "-f", "%T\n"],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0])
+
+
 def wait(what, cond, timeout=600, every=0.05):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

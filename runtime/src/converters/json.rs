@@ -102,7 +102,7 @@ pub struct JsonConverter {
     size_hint: AtomicUsize,
     /// How the struct schema written last lays out its fields, found by pointer: a task's
     /// records mostly share one schema object.
-    last_plan: Mutex<Option<(SchemaRef, Arc<StructPlan>)>>,
+    last_plan: Mutex<Option<(SchemaRef, StructPlan)>>,
 }
 
 /// What writing a struct's fields needs besides their values, worked out once per schema:
@@ -119,6 +119,8 @@ enum FieldKind {
     Time,
     Timestamp,
     Decimal,
+    /// A primitive type without a logical one: written straight from the value.
+    Primitive(SchemaType),
     Other,
 }
 
@@ -129,6 +131,7 @@ impl FieldKind {
             Some(logical::TIME) => FieldKind::Time,
             Some(logical::TIMESTAMP) => FieldKind::Timestamp,
             Some(logical::DECIMAL) => FieldKind::Decimal,
+            _ if schema.ty.is_primitive() => FieldKind::Primitive(schema.ty),
             _ => FieldKind::Other,
         }
     }
@@ -893,13 +896,32 @@ impl Encoder<'_> {
         let Some(schema) = schema.filter(|s| same_struct_schema(&st.schema, s)) else {
             return Err(self.err(path, "Mismatching schema."));
         };
-        // The record's own struct: its plan is cached. Nested ones are written as they come.
-        let plan = (matches!(path, Path::Root(_)) && std::ptr::eq(Arc::as_ptr(&st.schema), schema))
-            .then(|| self.plan(&st.schema));
-        let (keys, kinds) = match &plan {
-            Some(p) => (p.keys.as_slice(), p.kinds.as_slice()),
-            None => (&[][..], &[][..]),
-        };
+        if matches!(path, Path::Root(_)) && std::ptr::eq(Arc::as_ptr(&st.schema), schema) {
+            // The record's own struct goes through its schema's plan, which stays locked
+            // while the fields are written: no reference count moves per record. Only a
+            // root struct takes this lock, so a nested one cannot deadlock on it, and a
+            // converter belongs to one task, so nothing waits for it.
+            let conv = self.conv;
+            let mut last = lock(&conv.last_plan);
+            let plan = match &mut *last {
+                Some((s, plan)) if Arc::ptr_eq(s, &st.schema) => plan,
+                slot => &slot.insert((st.schema.clone(), self.plan(schema))).1,
+            };
+            return self.fields(schema, st, path, &plan.keys, &plan.kinds);
+        }
+        // Nested structs are written as they come.
+        self.fields(schema, st, path, &[], &[])
+    }
+
+    /// A struct's fields, with the keys and logical kinds of its plan when it has one.
+    fn fields(
+        &mut self,
+        schema: &Schema,
+        st: &Struct,
+        path: &Path<'_>,
+        keys: &[Box<str>],
+        kinds: &[FieldKind],
+    ) -> Result<()> {
         self.out.push('{');
         for (i, field) in schema.fields.iter().enumerate() {
             match keys.get(i) {
@@ -925,13 +947,9 @@ impl Encoder<'_> {
         Ok(())
     }
 
-    /// The [`StructPlan`] of a struct schema, cached for the schema written last.
-    fn plan(&mut self, schema: &SchemaRef) -> Arc<StructPlan> {
-        if let Some((last, plan)) = &*lock(&self.conv.last_plan)
-            && Arc::ptr_eq(last, schema)
-        {
-            return plan.clone();
-        }
+    /// The [`StructPlan`] of a struct schema (cached by the caller for the schema written
+    /// last).
+    fn plan(&mut self, schema: &Schema) -> StructPlan {
         let start = self.out.len();
         let mut keys = Vec::with_capacity(schema.fields.len());
         for (i, field) in schema.fields.iter().enumerate() {
@@ -943,16 +961,14 @@ impl Encoder<'_> {
             keys.push(Box::from(self.out.get(start..).unwrap_or_default()));
             self.out.truncate(start);
         }
-        let plan = Arc::new(StructPlan {
+        StructPlan {
             keys,
             kinds: schema
                 .fields
                 .iter()
                 .map(|f| FieldKind::of(&f.schema))
                 .collect(),
-        });
-        *lock(&self.conv.last_plan) = Some((schema.clone(), plan.clone()));
-        plan
+        }
     }
 
     /// A non-null value of a known logical type (from a struct's plan or the schema's name).
@@ -972,6 +988,7 @@ impl Encoder<'_> {
                 Ok(())
             }
             FieldKind::Decimal => self.decimal(schema, value, path),
+            FieldKind::Primitive(ty) => self.primitive(ty, value, path),
             FieldKind::Other => self.value(Some(schema), value, path),
         }
     }

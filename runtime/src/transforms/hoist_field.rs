@@ -34,6 +34,9 @@ impl HoistField {
     }
 }
 
+/// Capacity of a hoisted struct's values: its field and three that a later transform adds.
+const VALUES_ROOM: usize = 2;
+
 impl Transformation for HoistField {
     fn apply_mut(&mut self, record: &mut ConnectRecord, _: &RecordContext) -> Result<Applied> {
         let slot = self.side.of_mut(record);
@@ -51,10 +54,13 @@ impl Transformation for HoistField {
                         .field(field, schema.clone())
                         .build())
                 })?;
-                // The one field of the new schema, built in place.
+                // The one field of the new schema, built in place. The vector has room for
+                // a few more: an InsertField often follows, and then appends without moving.
+                let mut values = Vec::with_capacity(VALUES_ROOM);
+                values.push(value);
                 let s = Struct {
                     schema: updated.clone(),
-                    values: vec![value],
+                    values,
                 };
                 // As Kafka's `Struct.put`: a null needs an optional schema.
                 crate::transforms::util::validate_struct(&s)?;

@@ -3,9 +3,7 @@
 
 use crate::config::def::ConfigKey;
 use crate::config::{ConfigDef, ConfigType, Importance, ParsedConfig};
-use crate::data::{
-    ConnectRecord, Schema, SchemaAndValue, SchemaBuilder, SchemaType, Struct, Value, logical,
-};
+use crate::data::{ConnectRecord, Schema, SchemaBuilder, SchemaType, Value, logical};
 use crate::errors::{ConnectError, Result};
 use crate::plugins::Plugin;
 use crate::transforms::util::{
@@ -242,33 +240,37 @@ impl Transformation for InsertField {
                 }
             }
         };
-        // The record is ours: its field values move into the new struct instead of being
-        // copied.
-        let old = std::mem::take(self.side.of_mut(record));
-        let Value::Struct(old) = old.value else {
+        // The inserted values first, as they read the record; kept on the stack.
+        let mut inserted: [Value; 5] = Default::default();
+        let mut n = 0;
+        self.each_inserted(record, ctx, true, |_, v| {
+            if let Some(slot) = inserted.get_mut(n) {
+                *slot = v;
+                n += 1;
+            } else {
+                debug_assert!(false, "InsertField inserts more than five fields");
+            }
+        })?;
+        // The record is ours: its struct grows in place. The new schema is the old fields,
+        // then the inserted ones in `each_inserted`'s order (`updated_schema`).
+        let slot = self.side.of_mut(record);
+        let Value::Struct(st) = &mut slot.value else {
             return Err(ConnectError::internal(
                 "InsertField: the value checked to be a Struct is not one",
             ));
         };
-        // The new schema is the old fields, then the inserted ones in `each_inserted`'s
-        // order (`updated_schema`): the values vector grows in place.
-        let mut values = old.values;
-        values.resize(old.schema.fields.len(), Value::Null);
+        st.values.resize(st.schema.fields.len(), Value::Null);
         if self.replace_null_with_default {
-            for (f, v) in old.schema.fields.iter().zip(values.iter_mut()) {
+            for (f, v) in st.schema.fields.iter().zip(st.values.iter_mut()) {
                 if v.is_null() {
                     *v = f.schema.default.clone().unwrap_or_default();
                 }
             }
         }
-        values.reserve(schema.fields.len() - values.len().min(schema.fields.len()));
-        self.each_inserted(record, ctx, true, |_, v| values.push(v))?;
-        let s = Struct {
-            schema: schema.clone(),
-            values,
-        };
-        validate_struct(&s)?;
-        *self.side.of_mut(record) = SchemaAndValue::new(Some(schema), Value::Struct(s));
+        st.values.extend(inserted.into_iter().take(n));
+        st.schema = schema.clone();
+        validate_struct(st)?;
+        slot.schema = Some(schema);
         Ok(Applied::Kept)
     }
 }
@@ -294,6 +296,7 @@ pub fn plugins() -> Vec<Plugin> {
 mod tests {
     use super::*;
     use crate::config::props;
+    use crate::data::{SchemaAndValue, Struct};
     use crate::transforms::util::string_map;
 
     fn t(p: &[(&str, &str)]) -> Result<InsertField> {

@@ -121,13 +121,17 @@ impl SchemaCache {
         {
             return Some(v.clone());
         }
-        let i = self
-            .entries
-            .iter()
-            .position(|(k, _)| Arc::ptr_eq(k, key))
-            .or_else(|| self.entries.iter().position(|(k, _)| **k == **key))?;
+        let (i, by_pointer) = match self.entries.iter().position(|(k, _)| Arc::ptr_eq(k, key)) {
+            Some(i) => (i, true),
+            None => (self.entries.iter().position(|(k, _)| **k == **key)?, false),
+        };
         // Most recently used last.
-        let e = self.entries.remove(i);
+        let mut e = self.entries.remove(i);
+        if !by_pointer {
+            // An equal schema in a new `Arc` (a source builds one per batch, say): the
+            // records after this one come with it, so they are found by pointer.
+            e.0 = key.clone();
+        }
         let out = e.1.clone();
         self.entries.push(e);
         Some(out)
@@ -188,4 +192,33 @@ pub fn string_map(entries: Vec<(String, Value)>) -> Value {
             .map(|(k, v)| (Value::String(k), v))
             .collect(),
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_cache_finds_equal_schemas_and_then_their_pointer() {
+        let mut cache = SchemaCache::default();
+        let (first, out) = (Schema::string(), Schema::optional_string());
+        cache.put(first.clone(), out.clone());
+        // A new `Arc` of an equal schema: found by value, and keyed by it from then on.
+        let second = Schema::string();
+        assert!(!Arc::ptr_eq(&first, &second));
+        assert!(Arc::ptr_eq(&cache.get(&second).unwrap(), &out));
+        assert!(Arc::ptr_eq(&cache.entries[0].0, &second));
+        assert!(Arc::ptr_eq(&cache.get(&first).unwrap(), &out));
+        assert!(cache.get(&Schema::optional_string()).is_none());
+        // Least recently used out first, past Kafka's 16.
+        for i in 0..CACHE_SIZE {
+            let key = SchemaBuilder::int32()
+                .version(i32::try_from(i).unwrap())
+                .build();
+            cache.put(key, out.clone());
+        }
+        assert_eq!(cache.entries.len(), CACHE_SIZE);
+        assert!(cache.get(&first).is_none());
+    }
 }

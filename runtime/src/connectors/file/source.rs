@@ -10,7 +10,7 @@ use serde_json::{Map, Value as Json};
 use super::config::{self, BATCH_SIZE, FILE, TOPIC};
 use crate::config::{ConfigDef, Props};
 use crate::connectors::{Connector, SourceTask, SourceTaskContext};
-use crate::data::{ConnectRecord, Schema, SchemaAndValue, SourceRecord, Value};
+use crate::data::{ConnectRecord, Schema, SchemaAndValue, SchemaRef, SourceRecord, Value};
 use crate::errors::{ConnectError, Result};
 
 /// How long to wait for more data at the end of the input.
@@ -78,6 +78,9 @@ pub struct FileStreamSourceTask {
     batch_size: usize,
     partition: Option<Map<String, Json>>,
     state: Option<ReadState>,
+    /// One `Arc` for all the task's records, so schema caches downstream (transforms,
+    /// converters) find it by pointer.
+    schema: Option<SchemaRef>,
 }
 
 fn open_at(path: &str, position: u64) -> Result<BufReader<std::fs::File>> {
@@ -178,7 +181,7 @@ impl SourceTask for FileStreamSourceTask {
             tokio::time::sleep(IDLE_WAIT).await;
             return Ok(Vec::new());
         }
-        let schema = Schema::string();
+        let schema = self.schema.get_or_insert_with(Schema::string).clone();
         Ok(lines
             .into_iter()
             .map(|(line, position)| {
