@@ -155,6 +155,28 @@ impl InsertField {
         Ok(())
     }
 
+    /// The inserted fields and their values for a record, in `each_inserted`'s order, and how
+    /// many: at most one field of each of the five kinds, kept on the stack, not in a vector
+    /// allocated per record.
+    fn inserted(
+        &self,
+        record: &ConnectRecord,
+        ctx: &RecordContext,
+        with_schema: bool,
+    ) -> Result<(Inserted<'_>, usize)> {
+        let mut inserted: Inserted<'_> = Default::default();
+        let mut n = 0;
+        self.each_inserted(record, ctx, with_schema, |f, v| {
+            if let Some(slot) = inserted.get_mut(n) {
+                *slot = Some((f, v));
+                n += 1;
+            } else {
+                debug_assert!(false, "InsertField inserts more than five fields");
+            }
+        })?;
+        Ok((inserted, n))
+    }
+
     /// The struct schema with the inserted fields appended. A name taken twice fails as
     /// Kafka's `SchemaBuilder` does.
     fn updated_schema(&self, schema: &Schema) -> Result<crate::data::SchemaRef> {
@@ -198,6 +220,9 @@ impl InsertField {
     }
 }
 
+/// The fields a record gets, each with its value (see [`InsertField::inserted`]).
+type Inserted<'a> = [Option<(&'a FieldSpec, Value)>; 5];
+
 impl Transformation for InsertField {
     fn apply_mut(&mut self, record: &mut ConnectRecord, ctx: &RecordContext) -> Result<Applied> {
         let operating = self.side.of(record);
@@ -207,18 +232,7 @@ impl Transformation for InsertField {
         }
         if operating.schema.is_none() {
             require_map(&operating.value, PURPOSE)?;
-            // At most one field of each of the five kinds: kept on the stack, not in a
-            // vector allocated per record.
-            let mut inserted: [Option<(&FieldSpec, Value)>; 5] = Default::default();
-            let mut n = 0;
-            self.each_inserted(record, ctx, false, |f, v| {
-                if let Some(slot) = inserted.get_mut(n) {
-                    *slot = Some((f, v));
-                    n += 1;
-                } else {
-                    debug_assert!(false, "InsertField inserts more than five fields");
-                }
-            })?;
+            let (inserted, n) = self.inserted(record, ctx, false)?;
             // The record is ours: extend its map in place instead of copying it.
             if let Value::Map(out) = &mut self.side.of_mut(record).value {
                 out.reserve(n);
@@ -240,17 +254,8 @@ impl Transformation for InsertField {
                 }
             }
         };
-        // The inserted values first, as they read the record; kept on the stack.
-        let mut inserted: [Value; 5] = Default::default();
-        let mut n = 0;
-        self.each_inserted(record, ctx, true, |_, v| {
-            if let Some(slot) = inserted.get_mut(n) {
-                *slot = v;
-                n += 1;
-            } else {
-                debug_assert!(false, "InsertField inserts more than five fields");
-            }
-        })?;
+        // The inserted values first, as they read the record.
+        let (inserted, _) = self.inserted(record, ctx, true)?;
         // The record is ours: its struct grows in place. The new schema is the old fields,
         // then the inserted ones in `each_inserted`'s order (`updated_schema`).
         let slot = self.side.of_mut(record);
@@ -267,7 +272,8 @@ impl Transformation for InsertField {
                 }
             }
         }
-        st.values.extend(inserted.into_iter().take(n));
+        st.values
+            .extend(inserted.into_iter().flatten().map(|(_, v)| v));
         st.schema = schema.clone();
         validate_struct(st)?;
         slot.schema = Some(schema);
