@@ -34,7 +34,7 @@ impl HoistField {
     }
 }
 
-/// Capacity of a hoisted struct's values: its field and three that a later transform adds.
+/// Capacity of a hoisted struct's values: its field and one that a later InsertField adds.
 const VALUES_ROOM: usize = 2;
 
 impl Transformation for HoistField {
@@ -55,7 +55,7 @@ impl Transformation for HoistField {
                         .build())
                 })?;
                 // The one field of the new schema, built in place. The vector has room for
-                // a few more: an InsertField often follows, and then appends without moving.
+                // one more: an InsertField often follows, and then appends without moving.
                 let mut values = Vec::with_capacity(VALUES_ROOM);
                 values.push(value);
                 let s = Struct {
