@@ -6,6 +6,7 @@
 //!
 //! ```text
 //! cargo bench -p ferry-runtime --bench transforms
+//! ONLY=growing perf record cargo bench -p ferry-runtime --bench transforms   # one chain, to profile
 //! ```
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -93,6 +94,9 @@ fn main() {
         ("growing", GROWING),
         ("same-size", SAME_SIZE),
     ] {
+        if std::env::var("ONLY").is_ok_and(|o| o != name) {
+            continue;
+        }
         let props: Props = chain
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))

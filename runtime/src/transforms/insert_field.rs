@@ -117,32 +117,38 @@ impl InsertField {
         Ok(t)
     }
 
-    /// The fields to insert, in Kafka's order: (spec, schema type or logical, value).
-    /// Hands each field to insert, with its value, to `put`; per record, so nothing here
-    /// allocates beyond the values themselves.
+    /// `Requirements.requireSinkRecord` when an offset field is configured: checked before
+    /// the record changes, so a failure leaves it as it came.
+    fn check_offset(&self, ctx: &RecordContext) -> Result<()> {
+        if self.offset.is_some() && ctx.kafka_offset.is_none() {
+            return Err(ConnectError::data(format!(
+                "Only SinkRecord supported for [{PURPOSE}], found: org.apache.kafka.connect.source.SourceRecord"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Hands each field to insert, with its value, to `put`, in Kafka's order (the order of
+    /// `updated_schema`'s fields). Per record: nothing here allocates beyond the values, and
+    /// they go straight to where `put` keeps them.
     fn each_inserted<'a>(
         &'a self,
-        record: &ConnectRecord,
+        meta: &Meta<'_>,
         ctx: &RecordContext,
         with_schema: bool,
         mut put: impl FnMut(&'a FieldSpec, Value),
-    ) -> Result<()> {
+    ) {
         if let Some(f) = &self.topic {
-            put(f, Value::String(record.topic.clone()));
+            put(f, Value::String(meta.topic.to_owned()));
         }
         if let Some(f) = &self.partition {
-            put(f, record.partition.map_or(Value::Null, Value::Int32));
+            put(f, meta.partition.map_or(Value::Null, Value::Int32));
         }
-        if let Some(f) = &self.offset {
-            let Some(off) = ctx.kafka_offset else {
-                return Err(ConnectError::data(format!(
-                    "Only SinkRecord supported for [{PURPOSE}], found: org.apache.kafka.connect.source.SourceRecord"
-                )));
-            };
+        if let (Some(f), Some(off)) = (&self.offset, ctx.kafka_offset) {
             put(f, Value::Int64(off));
         }
         if let Some(f) = &self.timestamp {
-            let v = match record.timestamp {
+            let v = match meta.timestamp {
                 None => Value::Null,
                 Some(t) if with_schema => Value::Timestamp(t),
                 Some(t) => Value::Int64(t),
@@ -152,29 +158,6 @@ impl InsertField {
         if let (Some(f), Some(v)) = (&self.static_field, &self.static_value) {
             put(f, Value::String(v.clone()));
         }
-        Ok(())
-    }
-
-    /// The inserted fields and their values for a record, in `each_inserted`'s order, and how
-    /// many: at most one field of each of the five kinds, kept on the stack, not in a vector
-    /// allocated per record.
-    fn inserted(
-        &self,
-        record: &ConnectRecord,
-        ctx: &RecordContext,
-        with_schema: bool,
-    ) -> Result<(Inserted<'_>, usize)> {
-        let mut inserted: Inserted<'_> = Default::default();
-        let mut n = 0;
-        self.each_inserted(record, ctx, with_schema, |f, v| {
-            if let Some(slot) = inserted.get_mut(n) {
-                *slot = Some((f, v));
-                n += 1;
-            } else {
-                debug_assert!(false, "InsertField inserts more than five fields");
-            }
-        })?;
-        Ok((inserted, n))
     }
 
     /// The struct schema with the inserted fields appended. A name taken twice fails as
@@ -220,51 +203,70 @@ impl InsertField {
     }
 }
 
-/// The fields a record gets, each with its value (see [`InsertField::inserted`]).
-type Inserted<'a> = [Option<(&'a FieldSpec, Value)>; 5];
+/// What InsertField reads from a record besides the key or value it changes.
+struct Meta<'r> {
+    topic: &'r str,
+    partition: Option<i32>,
+    timestamp: Option<i64>,
+}
 
 impl Transformation for InsertField {
     fn apply_mut(&mut self, record: &mut ConnectRecord, ctx: &RecordContext) -> Result<Applied> {
-        let operating = self.side.of(record);
+        // The record's parts apart: the inserted values read its topic, partition and
+        // timestamp while its key or value grows in place.
+        let ConnectRecord {
+            topic,
+            partition,
+            timestamp,
+            key,
+            value,
+            ..
+        } = record;
+        let meta = Meta {
+            topic,
+            partition: *partition,
+            timestamp: *timestamp,
+        };
+        let slot = match self.side {
+            Side::Key => key,
+            Side::Value => value,
+        };
         // Tombstones pass through untouched.
-        if operating.value.is_null() {
+        if slot.value.is_null() {
             return Ok(Applied::Kept);
         }
-        if operating.schema.is_none() {
-            require_map(&operating.value, PURPOSE)?;
-            let (inserted, n) = self.inserted(record, ctx, false)?;
-            // The record is ours: extend its map in place instead of copying it.
-            if let Value::Map(out) = &mut self.side.of_mut(record).value {
-                out.reserve(n);
-                for (f, v) in inserted.into_iter().flatten() {
-                    out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
-                    out.push((Value::String(f.name.clone()), v));
-                }
-            }
+        if slot.schema.is_none() {
+            let Value::Map(out) = &mut slot.value else {
+                // Not a map: `require_map` fails with Kafka's message.
+                require_map(&slot.value, PURPOSE)?;
+                return Ok(Applied::Kept);
+            };
+            self.check_offset(ctx)?;
+            // The record is ours: its map grows in place; a key already there is replaced.
+            self.each_inserted(&meta, ctx, false, |f, v| {
+                out.retain(|(k, _)| k.as_str() != Some(f.name.as_str()));
+                out.push((Value::String(f.name.clone()), v));
+            });
             return Ok(Applied::Kept);
         }
-        let schema = {
-            let value = require_struct(&operating.value, PURPOSE)?;
-            match self.cache.get(&value.schema) {
-                Some(s) => s,
-                None => {
-                    let s = self.updated_schema(&value.schema)?;
-                    self.cache.put(value.schema.clone(), s.clone());
-                    s
-                }
+        let Value::Struct(st) = &mut slot.value else {
+            // Not a struct: `require_struct` fails with Kafka's message.
+            require_struct(&slot.value, PURPOSE)?;
+            return Ok(Applied::Kept);
+        };
+        let schema = match self.cache.get(&st.schema) {
+            Some(s) => s,
+            None => {
+                let s = self.updated_schema(&st.schema)?;
+                self.cache.put(st.schema.clone(), s.clone());
+                s
             }
         };
-        // The inserted values first, as they read the record.
-        let (inserted, _) = self.inserted(record, ctx, true)?;
+        self.check_offset(ctx)?;
         // The record is ours: its struct grows in place. The new schema is the old fields,
         // then the inserted ones in `each_inserted`'s order (`updated_schema`).
-        let slot = self.side.of_mut(record);
-        let Value::Struct(st) = &mut slot.value else {
-            return Err(ConnectError::internal(
-                "InsertField: the value checked to be a Struct is not one",
-            ));
-        };
-        st.values.resize(st.schema.fields.len(), Value::Null);
+        let old = st.schema.fields.len();
+        st.values.resize(old, Value::Null);
         if self.replace_null_with_default {
             for (f, v) in st.schema.fields.iter().zip(st.values.iter_mut()) {
                 if v.is_null() {
@@ -272,8 +274,8 @@ impl Transformation for InsertField {
                 }
             }
         }
-        st.values
-            .extend(inserted.into_iter().flatten().map(|(_, v)| v));
+        st.values.reserve(schema.fields.len().saturating_sub(old));
+        self.each_inserted(&meta, ctx, true, |_, v| st.values.push(v));
         st.schema = schema.clone();
         validate_struct(st)?;
         slot.schema = Some(schema);
@@ -363,6 +365,29 @@ mod tests {
             err.to_string(),
             "Only SinkRecord supported for [field insertion], found: org.apache.kafka.connect.source.SourceRecord"
         );
+    }
+
+    /// offset.field on a source record fails before the struct grows: the record stays as
+    /// it came, for the error report.
+    #[test]
+    fn offset_field_on_a_source_record_leaves_the_struct_as_it_came() {
+        let mut t = t(ALL).unwrap();
+        let schema = SchemaBuilder::struct_()
+            .field("magic", Schema::primitive(SchemaType::Int64))
+            .build();
+        let value = SchemaAndValue::new(
+            Some(schema.clone()),
+            Value::Struct(Struct::new(schema).with("magic", Value::Int64(42))),
+        );
+        let mut record = rec(value.clone());
+        let err = t
+            .apply_mut(&mut record, &RecordContext::default())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Only SinkRecord supported for [field insertion], found: org.apache.kafka.connect.source.SourceRecord"
+        );
+        assert_eq!(record, rec(value));
     }
 
     /// Kafka's `SchemaBuilder` refuses a field name twice: so does the struct path, whose
