@@ -32,7 +32,13 @@ def bootstrap():
 
 
 def end_offset(bs, topic):
-    out = subprocess.run(["kcat", "-b", bs, "-Q", "-t", f"{topic}:0:-1"],
+    return offset_at_time(bs, topic, -1)
+
+
+def offset_at_time(bs, topic, ts):
+    """The first offset of partition 0 whose timestamp is at or after `ts` (ms); -1: the
+    end offset. 0 when the topic has no such offset yet."""
+    out = subprocess.run(["kcat", "-b", bs, "-Q", "-t", f"{topic}:0:{ts}"],
                          capture_output=True, text=True)
     for word in out.stdout.split():
         if word.isdigit():
@@ -50,6 +56,33 @@ def create_topic(bs, topic):
     subprocess.run(["kcat", "-P", "-b", bs, "-t", topic, "-p", "0"], input=b'"marker"\n',
                    check=True, capture_output=True)
     wait(f"topic {topic}", lambda: end_offset(bs, topic) >= 1, timeout=60)
+
+
+_DELETE_TOPICS = """
+import sys
+from confluent_kafka.admin import AdminClient
+admin = AdminClient({"bootstrap.servers": sys.argv[1]})
+topics = [t for t in admin.list_topics(timeout=30).topics if t.startswith(tuple(sys.argv[2:]))]
+for topic, done in (admin.delete_topics(topics).items() if topics else []):
+    done.result(timeout=60)
+"""
+
+
+def delete_topics(bs, *prefixes):
+    """Deletes the topics whose names start with one of the prefixes: a benchmark writes
+    hundreds of megabytes per run. Through confluent-kafka's AdminClient (the interpreter
+    `e2e/services env` names in CONFLUENT_PYTHON); without it the topics stay, with a note.
+    The broker frees their space after its file-delete delay."""
+    python = os.environ.get("CONFLUENT_PYTHON")
+    if not python or not os.path.exists(python):
+        print(f"note: CONFLUENT_PYTHON is not set, topics {', '.join(prefixes)}* are left "
+              "on the broker", file=sys.stderr)
+        return
+    out = subprocess.run([python, "-c", _DELETE_TOPICS, bs, *prefixes],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        print(f"note: could not delete topics {', '.join(prefixes)}*: "
+              f"{out.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
 
 
 def timestamp_at(bs, topic, offset):
@@ -165,6 +198,7 @@ def main():
 
     rss = peak_rss_mb(proc.pid)
     proc.terminate()
+    delete_topics(bs, ceiling_topic, topic)
     proc.wait(timeout=60)
     shutil.rmtree(work, ignore_errors=True)
 

@@ -20,7 +20,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from file_pipeline import ROOT, bootstrap, end_offset, http, peak_rss_mb, wait  # noqa: E402
+from file_pipeline import (  # noqa: E402
+    ROOT, bootstrap, delete_topics, end_offset, http, peak_rss_mb, wait)
 
 DB = "ferry_bench"
 
@@ -116,7 +117,9 @@ def ferry_run(ferry, bs, table, rows, batch, work):
     rss = peak_rss_mb(proc.pid)
     proc.terminate()
     proc.wait(timeout=60)
-    return rate, steady_rate(bs, topic, rows), rss
+    steady = steady_rate(bs, topic, rows)
+    delete_topics(bs, prefix)
+    return rate, steady, rss
 
 
 def create_time_ms(bs, topic, offset):
