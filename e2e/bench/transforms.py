@@ -22,11 +22,12 @@ source runs write records of the same size (the sink legs are skipped).
 
 With --concurrent both source variants run at once, each from its own copy of the file, and
 a round compares the records each wrote over the window both ran: a slow spell of the
-machine (two cores shared with the broker) hits both alike.
+machine (two cores shared with the broker) hits both alike. It combines with --same-size
+and --same-bytes.
 
 The topics are deleted at the end (CONFLUENT_PYTHON, from `e2e/services env`).
 
-Usage: e2e/bench/transforms.py [--lines N] [--rounds R] [--same-size | --same-bytes | --concurrent]
+Usage: e2e/bench/transforms.py [--lines N] [--rounds R] [--same-size | --same-bytes] [--concurrent]
                                [--ferry PATH]
 The ferry binary defaults to a release build under the cargo target dir.
 """
@@ -187,7 +188,8 @@ def main():
         configs = {
             "plain": {"connector.class": "FileStreamSource", "file": long_path, "topic": plain},
             "chain": {"connector.class": "FileStreamSource", "file": lines_path,
-                      "topic": routed, **SOURCE_CHAIN},
+                      "topic": routed,
+                      **(SOURCE_CHAIN_SAME_SIZE if args.same_size else SOURCE_CHAIN)},
         }
         for v in ("chain", "plain") if chain_first else ("plain", "chain"):
             http("POST", url + "/connectors", {"name": f"{v}-{n}", "config": configs[v]})
@@ -239,8 +241,7 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         delete_topics(bs, f"bench-smt-{stamp}-")
         print(f"lines: {args.lines}, {args.rounds} rounds, both variants at once")
-        print(f"source leg: {100 * statistics.median(ratios):+.1f}% slower, median of rounds "
-              f"(rounds: {', '.join(f'{100 * r:+.0f}%' for r in ratios)}); target <= 15%")
+        print(f"source leg: slower by {rounds_summary(ratios)}; target <= 15%")
         return
 
     plain_topic = None
@@ -272,16 +273,21 @@ def main():
               f"worker CPU {cpu_none:.2f} us/record")
         print(f"{leg} leg, three transforms:  best {best_chain:10,.0f} records/s, "
               f"worker CPU {cpu_chain:.2f} us/record")
-        # The middle half of the rounds' ratios: one round of one variant can be ten
-        # points off on two shared cores, so a figure is only as good as its spread.
-        middle = ""
-        if len(ratios) >= 4:
-            q1, _, q3 = statistics.quantiles(ratios, n=4)
-            middle = f", middle half {100 * q1:+.0f}..{100 * q3:+.0f}%"
         print(f"{leg} leg: {100 * (1 - best_chain / best_none):+.1f}% slower best to best, "
-              f"{100 * statistics.median(ratios):+.1f}% median of rounds{middle} "
-              f"(rounds: {', '.join(f'{100 * r:+.0f}%' for r in ratios)}); "
+              f"{rounds_summary(ratios)}; "
               f"CPU {100 * (cpu_chain / max(cpu_none, 1e-9) - 1):+.1f}%; target <= 15%")
+
+
+def rounds_summary(ratios):
+    """The median of the rounds' ratios, their middle half (one round of one variant can be
+    ten points off on two shared cores, so a figure is only as good as its spread) and each
+    round's."""
+    middle = ""
+    if len(ratios) >= 4:
+        q1, _, q3 = statistics.quantiles(ratios, n=4)
+        middle = f", middle half {100 * q1:+.0f}..{100 * q3:+.0f}%"
+    return (f"{100 * statistics.median(ratios):+.1f}% median of rounds{middle} "
+            f"(rounds: {', '.join(f'{100 * r:+.0f}%' for r in ratios)})")
 
 
 def cpu_seconds(pid):
