@@ -21,7 +21,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from file_pipeline import (  # noqa: E402
-    ROOT, bootstrap, delete_topics, end_offset, http, peak_rss_mb, wait)
+    ROOT, bootstrap, delete_topics, end_offset, http, peak_rss_mb, timestamp_at, wait)
 
 DB = "ferry_bench"
 
@@ -122,18 +122,11 @@ def ferry_run(ferry, bs, table, rows, batch, work):
     return rate, steady, rss
 
 
-def create_time_ms(bs, topic, offset):
-    """The CreateTime of one record: the producer stamps it when Ferry hands it over."""
-    out = subprocess.run(["kcat", "-b", bs, "-C", "-t", topic, "-p", "0", "-o", str(offset),
-                          "-c", "1", "-e", "-f", "%T\n"], capture_output=True, text=True, check=True)
-    return int(out.stdout.split()[0])
-
-
 def steady_rate(bs, topic, rows):
     """Rows/s between the first and the last record handed to the producer: the pipeline's
     rate without the fixed start (connector and task start, connection, first query, the
     topic's creation) and without the benchmark's 0.1-s polling."""
-    span = create_time_ms(bs, topic, rows - 1) - create_time_ms(bs, topic, 0)
+    span = timestamp_at(bs, topic, rows - 1) - timestamp_at(bs, topic, 0)
     return (rows - 1) / (span / 1000) if span > 0 else float("nan")
 
 

@@ -130,7 +130,8 @@ impl InsertField {
 
     /// Hands each field to insert, with its value, to `put`, in Kafka's order (the order of
     /// `updated_schema`'s fields). Per record: nothing here allocates beyond the values, and
-    /// they go straight to where `put` keeps them.
+    /// they go straight to where `put` keeps them. The caller has run `check_offset`, so a
+    /// configured offset field always has its offset here.
     fn each_inserted<'a>(
         &'a self,
         meta: &Meta<'_>,
