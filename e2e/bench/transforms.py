@@ -2,7 +2,7 @@
 """FileStream pipeline throughput with a chain of three transforms against none, same run.
 
 Against the broker of `e2e/services up kafka`, one ferry standalone worker runs, in
-alternation (best of --rounds for each):
+alternation (best of --rounds for each; which variant of a leg goes first alternates by round):
   * source leg, no transforms: FileStreamSource -> topic (JsonConverter, schemas.enable=false);
   * source leg, three transforms: HoistField$Value(field=line) -> InsertField$Value(static
     field) -> RegexRouter (renames the topic);
@@ -25,10 +25,15 @@ a round compares the records each wrote over the window both ran: a slow spell o
 machine (two cores shared with the broker) hits both alike. It combines with --same-size
 and --same-bytes.
 
+With --reference the same legs run on the reference Apache Kafka Connect worker of
+`e2e/services up kafka-connect` (KAFKA_CONNECT_URL) instead of ferry: the same chains under
+the same class names, so its own cost of the chain, and its throughput beside ferry's, come
+from the same machine and broker.
+
 The topics are deleted at the end (CONFLUENT_PYTHON, from `e2e/services env`).
 
 Usage: e2e/bench/transforms.py [--lines N] [--rounds R] [--same-size | --same-bytes] [--concurrent]
-                               [--ferry PATH]
+                               [--ferry PATH | --reference]
 The ferry binary defaults to a release build under the cargo target dir.
 """
 
@@ -71,6 +76,15 @@ SOURCE_CHAIN_SAME_SIZE = {
     "transforms.route.replacement": "$1-out",
 }
 
+# Per connector, as the worker file of ferry's runs says: the reference worker's own defaults
+# are schemas.enable=true.
+CONVERTERS = {
+    "key.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "key.converter.schemas.enable": "false",
+    "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+    "value.converter.schemas.enable": "false",
+}
+
 SINK_CHAIN = {
     "transforms": "hoist,insert,extract",
     "transforms.hoist.type": "org.apache.kafka.connect.transforms.HoistField$Value",
@@ -87,6 +101,9 @@ def main():
     ap.add_argument("--lines", type=int, default=500_000)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--ferry", default=None)
+    ap.add_argument("--reference", action="store_true",
+                    help="run the legs on the reference Kafka Connect worker (KAFKA_CONNECT_URL, "
+                         "`e2e/services up kafka-connect`) instead of ferry")
     ap.add_argument("--same-size", action="store_true",
                     help="source chain HoistField -> ExtractField -> RegexRouter (records keep their size)")
     ap.add_argument("--concurrent", action="store_true",
@@ -100,7 +117,11 @@ def main():
     bs = bootstrap()
     target = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
     ferry = args.ferry or os.path.join(target, "release", "ferry")
-    if not os.path.exists(ferry):
+    if args.reference:
+        if not os.environ.get("KAFKA_CONNECT_URL"):
+            sys.exit("--reference: KAFKA_CONNECT_URL is not set: run `e2e/services up "
+                     "kafka-connect` and eval \"$(e2e/services env)\"")
+    elif not os.path.exists(ferry):
         sys.exit(f"{ferry} not found: build it with `cargo build --release -p ferry-runtime`")
 
     work = tempfile.mkdtemp(prefix="ferry-bench-smt-")
@@ -135,10 +156,8 @@ def main():
                 f"offset.storage.file.filename={work}/offsets.json\n"
                 "offset.flush.interval.ms=1000\n"
                 f"listeners=http://127.0.0.1:{port}\n")
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([ferry, "standalone", worker],
-                            stderr=open(os.path.join(work, "ferry.log"), "w"),
-                            env={**os.environ, "FERRY_LOG": "warn"})
+    url = os.environ["KAFKA_CONNECT_URL"] if args.reference else f"http://127.0.0.1:{port}"
+    worker_pid, stop_worker = start_worker(args, ferry, worker, work)
 
     def ready():
         try:
@@ -146,6 +165,8 @@ def main():
         except OSError:
             return False
     wait("REST", ready, timeout=30, every=0.01)
+    print(f"worker: {'Apache Kafka Connect (reference), ' + url if args.reference else ferry}",
+          flush=True)
 
     n = 0
 
@@ -155,20 +176,20 @@ def main():
         topic = f"bench-smt-{stamp}-{n}-in"
         written = topic.replace("-in", "-out") if chain else topic
         config = {"connector.class": "FileStreamSource", "file": lines_path if chain else long_path,
-                  "topic": topic}
+                  "topic": topic, **CONVERTERS}
         if chain:
             config.update(SOURCE_CHAIN_SAME_SIZE if args.same_size else SOURCE_CHAIN)
-        name = f"src-{n}"
+        name = f"src-{stamp}-{n}"
         # The topic exists before the run (a marker record at offset 0), and the rate is
         # the steady one, from the records' CreateTime as the producer stamped them: over
         # the last 90% of the records. The first 10% cover the task's start, whose pauses
         # (the producer's first connection, a new topic's first write: a few hundred ms,
         # varying) would otherwise swing either variant's figure by several percent.
         create_topic(bs, written)
-        c0 = cpu_seconds(proc.pid)
+        c0 = cpu_seconds(worker_pid)
         http("POST", url + "/connectors", {"name": name, "config": config})
         wait(f"source leg {name}", lambda: end_offset(bs, written) >= args.lines + 1, every=0.2)
-        used = cpu_seconds(proc.pid) - c0
+        used = cpu_seconds(worker_pid) - c0
         warm = args.lines // 10
         span = timestamp_at(bs, written, -1) - timestamp_at(bs, written, 1 + warm)
         rate = (args.lines - 1 - warm) / max(span / 1000, 1e-3)
@@ -186,15 +207,17 @@ def main():
         for t in written.values():
             create_topic(bs, t)
         configs = {
-            "plain": {"connector.class": "FileStreamSource", "file": long_path, "topic": plain},
+            "plain": {"connector.class": "FileStreamSource", "file": long_path, "topic": plain,
+                      **CONVERTERS},
             "chain": {"connector.class": "FileStreamSource", "file": lines_path,
-                      "topic": routed,
+                      "topic": routed, **CONVERTERS,
                       **(SOURCE_CHAIN_SAME_SIZE if args.same_size else SOURCE_CHAIN)},
         }
         for v in ("chain", "plain") if chain_first else ("plain", "chain"):
-            http("POST", url + "/connectors", {"name": f"{v}-{n}", "config": configs[v]})
+            http("POST", url + "/connectors", {"name": f"{v}-{stamp}-{n}", "config": configs[v]})
         for v, t in written.items():
-            wait(f"concurrent leg {v}-{n}", lambda t=t: end_offset(bs, t) >= args.lines + 1,
+            wait(f"concurrent leg {v}-{stamp}-{n}",
+                 lambda t=t: end_offset(bs, t) >= args.lines + 1,
                  every=0.2)
         warm = 1 + args.lines // 10
         start = max(timestamp_at(bs, t, warm) for t in written.values())
@@ -202,23 +225,23 @@ def main():
         counts = {v: offset_at_time(bs, t, end) - offset_at_time(bs, t, start)
                   for v, t in written.items()}
         for v in written:
-            http("DELETE", f"{url}/connectors/{v}-{n}")
+            http("DELETE", f"{url}/connectors/{v}-{stamp}-{n}")
         return counts["plain"], counts["chain"], (end - start) / 1000
 
     def sink(chain, topic):
         nonlocal n
         n += 1
         out = os.path.join(work, f"out-{n}.txt")
-        config = {"connector.class": "FileStreamSink", "file": out, "topics": topic}
+        config = {"connector.class": "FileStreamSink", "file": out, "topics": topic, **CONVERTERS}
         if chain:
             config.update(SINK_CHAIN)
-        name = f"sink-{n}"
-        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        name = f"sink-{stamp}-{n}"
+        c0, t0 = cpu_seconds(worker_pid), time.monotonic()
         http("POST", url + "/connectors", {"name": name, "config": config})
         # The topic starts with the source leg's marker record.
         wait(f"sink leg {name}", lambda: count_lines(out) >= args.lines + 1, every=0.1)
         rate = args.lines / (time.monotonic() - t0)
-        used = cpu_seconds(proc.pid) - c0
+        used = cpu_seconds(worker_pid) - c0
         http("DELETE", f"{url}/connectors/{name}")
         with open(out) as f:
             first = [f.readline().rstrip("\n") for _ in range(2)]
@@ -236,25 +259,27 @@ def main():
             ratios.append(1 - chain / max(plain, 1))
             print(f"round {r + 1}: over {span:.1f} s both ran, plain {plain / span:,.0f} "
                   f"records/s, chain {chain / span:,.0f} records/s", flush=True)
-        proc.terminate()
-        proc.wait(timeout=60)
+        stop_worker()
         shutil.rmtree(work, ignore_errors=True)
         delete_topics(bs, f"bench-smt-{stamp}-")
         print(f"lines: {args.lines}, {args.rounds} rounds, both variants at once")
         print(f"source leg: slower by {rounds_summary(ratios)}; target <= 15%")
         return
 
-    plain_topic = None
-    for _ in range(args.rounds):
-        run, plain_topic = source(False)
-        runs["source none"].append(run)
-        runs["source chain"].append(source(True)[0])
+    for r in range(args.rounds):
+        # Which variant goes first alternates: a worker can run the second of two runs
+        # faster or slower (the JVM's compiler and collector, the broker's log flushes).
+        order = (True, False) if r % 2 == 1 else (False, True)
+        plain_topic = None
+        for chain in order:
+            run, topic = source(chain)
+            runs["source chain" if chain else "source none"].append(run)
+            plain_topic = plain_topic if chain else topic
         if not args.same_bytes:  # the sink leg reads the plain topic, of short lines
-            runs["sink none"].append(sink(False, plain_topic))
-            runs["sink chain"].append(sink(True, plain_topic))
+            for chain in order:
+                runs["sink chain" if chain else "sink none"].append(sink(chain, plain_topic))
 
-    proc.terminate()
-    proc.wait(timeout=60)
+    stop_worker()
     shutil.rmtree(work, ignore_errors=True)
     # At the end, not per round: the broker's deleting files would slow the rounds after.
     delete_topics(bs, f"bench-smt-{stamp}-")
@@ -276,6 +301,30 @@ def main():
         print(f"{leg} leg: {100 * (1 - best_chain / best_none):+.1f}% slower best to best, "
               f"{rounds_summary(ratios)}; "
               f"CPU {100 * (cpu_chain / max(cpu_none, 1e-9) - 1):+.1f}%; target <= 15%")
+
+
+def start_worker(args, ferry, worker, work):
+    """The worker under test: a ferry standalone worker started here, or with --reference the
+    running Kafka Connect worker of `e2e/services up kafka-connect`. Returns its pid (for its
+    CPU time) and how to stop it."""
+    if args.reference:
+        status = subprocess.run([os.path.join(ROOT, "e2e", "services"), "status"],
+                                capture_output=True, text=True, check=True).stdout
+        for line in status.splitlines():
+            fields = line.split()
+            if fields[:2] == ["kafka-connect", "running"]:
+                pids = [f.split("=", 1)[1] for f in fields if f.startswith("pid=")]
+                if pids and pids[0].isdigit():
+                    return int(pids[0]), lambda: None
+        sys.exit(f"--reference: kafka-connect is not running (`e2e/services status`):\n{status}")
+    proc = subprocess.Popen([ferry, "standalone", worker],
+                            stderr=open(os.path.join(work, "ferry.log"), "w"),
+                            env={**os.environ, "FERRY_LOG": "warn"})
+
+    def stop():
+        proc.terminate()
+        proc.wait(timeout=60)
+    return proc.pid, stop
 
 
 def rounds_summary(ratios):
