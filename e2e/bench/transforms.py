@@ -250,7 +250,7 @@ def main():
         os.remove(out)
         return rate, used
 
-    # (records/s, ferry's CPU seconds) of every run, by leg and variant.
+    # (records/s, the worker's CPU seconds) of every run, by leg and variant.
     runs = {"source none": [], "source chain": [], "sink none": [], "sink chain": []}
     if args.concurrent:
         ratios = []
