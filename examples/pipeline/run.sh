@@ -75,7 +75,9 @@ sql <"$HERE/sample_data.sql"
 curl -sf -X DELETE "$OPENSEARCH_URL/$INDEX" >/dev/null || true
 topics() { java -cp "$KAFKA_LIB/*" org.apache.kafka.tools.TopicCommand --bootstrap-server "$KAFKA_BOOTSTRAP_SERVERS" "$@" 2>/dev/null; }
 topics --delete --if-exists --topic "$TOPIC" || true
-topic_gone() { ! topics --list | grep -qx "$TOPIC"; }
+# The list is read whole: `grep -q` stops at its match, and under pipefail a writer killed
+# by SIGPIPE would make a topic still there read as gone.
+topic_gone() { local list; list=$(topics --list); ! grep -qx "$TOPIC" <<<"$list"; }
 wait_until 30 "topic $TOPIC to be deleted" topic_gone
 
 step "starting a ferry distributed worker"
