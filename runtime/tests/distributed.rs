@@ -453,3 +453,118 @@ async fn workers_of_one_group_with_different_converters_say_so() {
     )
     .await;
 }
+
+/// A proxy in front of a worker's REST listener that answers the first `refuse` task-config
+/// POSTs with 503 itself, as a leader briefly out of reach would, and passes on the rest.
+struct FlakyProxy {
+    port: u16,
+    /// Task-config POSTs refused and passed on.
+    counts: std::sync::Arc<std::sync::Mutex<(usize, usize)>>,
+}
+
+impl FlakyProxy {
+    async fn start(target_port: u16, refuse: usize) -> FlakyProxy {
+        use axum::body::Bytes;
+        use axum::http::{HeaderMap, Method, StatusCode, Uri};
+        use axum::response::IntoResponse;
+        use std::sync::{Arc, Mutex};
+
+        let counts = Arc::new(Mutex::new((0usize, 0usize)));
+        let shared = counts.clone();
+        let client = reqwest::Client::new();
+        let handler = move |method: Method, uri: Uri, headers: HeaderMap, body: Bytes| {
+            let counts = shared.clone();
+            let client = client.clone();
+            async move {
+                if method == Method::POST && uri.path().ends_with("/tasks") {
+                    let mut c = counts.lock().unwrap();
+                    if c.0 < refuse {
+                        c.0 += 1;
+                        return (StatusCode::SERVICE_UNAVAILABLE, "leader out of reach")
+                            .into_response();
+                    }
+                    c.1 += 1;
+                }
+                let mut req =
+                    client.request(method, format!("http://127.0.0.1:{target_port}{uri}"));
+                for (k, v) in &headers {
+                    if k != "host" && k != "content-length" {
+                        req = req.header(k, v);
+                    }
+                }
+                let resp = req.body(body).send().await.unwrap();
+                let status = resp.status();
+                let content_type = resp.headers().get("content-type").cloned();
+                let bytes = resp.bytes().await.unwrap();
+                let mut out = (status, bytes).into_response();
+                if let Some(ct) = content_type {
+                    out.headers_mut().insert("content-type", ct);
+                }
+                out
+            }
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            axum::serve(listener, axum::Router::new().fallback(handler))
+                .await
+                .unwrap();
+        });
+        FlakyProxy { port, counts }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn task_configs_the_leader_could_not_take_are_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let group = unique("ferry-republish");
+    // The leader (first to join) is reached by the other worker only through the proxy.
+    let leader_port = free_port();
+    let proxy = FlakyProxy::start(leader_port, 3).await;
+    let mut props = distributed_props(&group, leader_port);
+    props.push(("rest.advertised.host.name".into(), "127.0.0.1".into()));
+    props.push(("rest.advertised.port".into(), proxy.port.to_string()));
+    let leader = Worker::start_distributed(dir.path(), &props).await;
+    wait_for("the leader to join", Duration::from_secs(30), || async {
+        let (code, _, _) = leader.call("GET", "/health", None).await;
+        (code == 200).then_some(())
+    })
+    .await;
+    let follower =
+        Worker::start_distributed(dir.path(), &distributed_props(&group, free_port())).await;
+    let workers = [leader, follower];
+
+    let names: Vec<String> = (0..4).map(|_| unique("src")).collect();
+    for name in &names {
+        wait_for(&format!("{name} created"), Duration::from_secs(60), || async {
+            let (code, body, _) = workers[0]
+                .call(
+                    "PUT",
+                    &format!("/connectors/{name}/config"),
+                    Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
+                )
+                .await;
+            assert!(code == 201 || code == 409, "{code} {body}");
+            (code == 201).then_some(())
+        })
+        .await;
+    }
+    // Every connector gets its task, those on the follower too, whose first attempts to
+    // hand their task configs to the leader were refused.
+    for name in &names {
+        wait_everywhere(&workers, name, "RUNNING", 1).await;
+    }
+    let (refused, passed) = *proxy.counts.lock().unwrap();
+    assert_eq!(refused, 3, "the follower forwarded no task configs");
+    assert!(
+        passed >= 1,
+        "no task configs reached the leader after the refusals"
+    );
+    assert!(
+        workers[1]
+            .log_text()
+            .contains("could not publish task configs; retrying"),
+        "{}",
+        workers[1].log_text()
+    );
+}

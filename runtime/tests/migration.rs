@@ -160,7 +160,8 @@ async fn a_cluster_moves_from_kafka_connect_to_ferry_and_back() {
 }
 
 /// Creates FileStreamSource connectors through `via` and waits until each runs its task
-/// on whichever worker the leader gave it.
+/// on whichever worker the leader gave it. Ferry's view is checked first, so a timeout
+/// prints Ferry's log, which is the shorter.
 async fn sources_run(via: &Worker, workers: &[&Worker], names: &[String], dir: &Path) {
     for name in names {
         let file = dir.join(format!("{name}.txt"));
@@ -196,7 +197,7 @@ async fn kafka_connect_and_ferry_workers_share_one_group_and_sign_for_each_other
     let mut java = Worker::start_java_distributed(dir.path(), &props(free_port())).await;
     let ferry = Worker::start_distributed(dir.path(), &props(free_port())).await;
     let first: Vec<String> = (0..4).map(|_| unique("src")).collect();
-    sources_run(&ferry, &[&java, &ferry], &first, dir.path()).await;
+    sources_run(&ferry, &[&ferry, &java], &first, dir.path()).await;
     let mut owners = Vec::new();
     for n in &first {
         owners.push(
@@ -213,11 +214,13 @@ async fn kafka_connect_and_ferry_workers_share_one_group_and_sign_for_each_other
         "no connector ran on the Ferry worker: {owners:?}"
     );
 
-    // Ferry leads, a new Java worker follows: its task configs must pass Ferry's check.
+    // Ferry usually leads now and the new Java worker follows, so its task configs must pass
+    // Ferry's check (the coordinator may also make the newcomer leader if it joins first;
+    // then the roles of the first half repeat).
     stop_java(&mut java);
     let java2 = Worker::start_java_distributed(dir.path(), &props(free_port())).await;
     let second: Vec<String> = (0..4).map(|_| unique("src")).collect();
-    sources_run(&java2, &[&java2, &ferry], &second, dir.path()).await;
+    sources_run(&java2, &[&ferry, &java2], &second, dir.path()).await;
     let statuses: Vec<String> = {
         let mut v = Vec::new();
         for n in &second {

@@ -51,6 +51,18 @@ const REBALANCE_BACKOFF: Duration = Duration::from_secs(1);
 const JOIN_BACKOFF: Duration = Duration::from_secs(1);
 /// Pause after a heartbeat that could not reach the coordinator (Kafka's retry.backoff.ms).
 const HEARTBEAT_RETRY_BACKOFF: Duration = Duration::from_millis(100);
+/// First and longest pause before publishing a connector's task configs again after a
+/// failed attempt (Kafka Connect's reconfiguration backoff: 250 ms, doubling, up to 60 s).
+const PUBLISH_BACKOFF_INITIAL: Duration = Duration::from_millis(250);
+const PUBLISH_BACKOFF_MAX: Duration = Duration::from_secs(60);
+
+/// The pause before the next attempt after `failures` failed ones (at least one).
+fn publish_backoff(failures: u32) -> Duration {
+    let doublings = failures.saturating_sub(1).min(16);
+    PUBLISH_BACKOFF_INITIAL
+        .saturating_mul(1 << doublings)
+        .min(PUBLISH_BACKOFF_MAX)
+}
 
 /// How long `GET /health` waits for the member loop to answer before reporting it unhealthy
 /// (Kafka's health check waits as long).
@@ -129,6 +141,8 @@ impl DistributedHerder {
             generation: 0,
             key_rotation_at: None,
             forwards_in_flight: BTreeSet::new(),
+            unpublished: BTreeMap::new(),
+            publish_after_forward: BTreeSet::new(),
             checked_leader: None,
             forward_done,
             started: started.clone(),
@@ -721,6 +735,12 @@ struct MemberLoop {
     key_rotation_at: Option<Instant>,
     /// Connectors whose task configs are on their way to the leader.
     forwards_in_flight: BTreeSet<String>,
+    /// Connectors of this worker whose task configs are not in the config topic yet, with
+    /// the failed attempts so far. They are published again until that succeeds: a
+    /// connector whose configs were lost once would otherwise never get tasks.
+    unpublished: BTreeMap<String, u32>,
+    /// Connectors whose configs changed while a forward of older ones was in flight.
+    publish_after_forward: BTreeSet<String>,
     /// The leader whose group settings this worker compared with its own.
     checked_leader: Option<String>,
     forward_done: mpsc::UnboundedSender<(String, Result<(), HerderError>)>,
@@ -871,13 +891,21 @@ impl MemberLoop {
                 () = sleep_until_opt(retry_at) => {
                     self.retry_at = None;
                     self.reconcile().await;
+                    self.republish().await;
                 }
                 Some(()) = rejoin_rx.recv() => self.need_rejoin = true,
                 Some((name, result)) = forward_results.recv() => {
                     self.forwards_in_flight.remove(&name);
-                    if let Err(e) = result {
-                        tracing::warn!(connector = %name, error = %e, "could not publish task configs; retrying");
-                        self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+                    let newer_waiting = self.publish_after_forward.remove(&name);
+                    match result {
+                        Err(e) => self.publish_failed(&name, &e.to_string()),
+                        Ok(()) => {
+                            self.unpublished.remove(&name);
+                            if newer_waiting {
+                                self.unpublished.insert(name, 0);
+                                self.retry_at = Some(Instant::now());
+                            }
+                        }
                     }
                 }
                 changed = config_rx.changed() => {
@@ -1234,24 +1262,30 @@ impl MemberLoop {
     /// Computes a connector's task configs here and has the leader write them if they changed.
     async fn publish_task_configs(&mut self, name: &str, state: &ClusterConfigState) {
         let Some(configs) = self.runtime.task_configs(name) else {
+            self.unpublished.remove(name);
             return;
         };
         if state.task_configs.get(name) == Some(&configs) {
+            self.unpublished.remove(name);
             return;
         }
         let leads = self.leader.read().map(|l| l.is_leader).unwrap_or(false);
         if leads {
-            if let Err(e) = self.config.put_task_configs(name, &configs).await {
-                tracing::warn!(connector = name, error = %e, "could not write task configs; retrying");
-                self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+            match self.config.put_task_configs(name, &configs).await {
+                Ok(()) => {
+                    self.unpublished.remove(name);
+                }
+                Err(e) => self.publish_failed(name, &e.to_string()),
             }
             return;
         }
         let Some(base) = self.leader.read().ok().and_then(|l| l.leader_url.clone()) else {
-            self.retry_at = Some(Instant::now() + JOIN_BACKOFF);
+            self.publish_failed(name, "the group leader is not known");
             return;
         };
         if !self.forwards_in_flight.insert(name.to_owned()) {
+            // Sent once the forward in flight (with older configs) is answered.
+            self.publish_after_forward.insert(name.to_owned());
             return;
         }
         let body = bytes::Bytes::from(serde_json::to_vec(&configs).unwrap_or_default());
@@ -1280,6 +1314,44 @@ impl MemberLoop {
             .map(|_| ());
             let _ = done.send((name, result));
         });
+    }
+
+    /// Records a failed attempt to publish `name`'s task configs and schedules the next.
+    fn publish_failed(&mut self, name: &str, error: &str) {
+        let failures = self.unpublished.entry(name.to_owned()).or_insert(0);
+        *failures = failures.saturating_add(1);
+        let backoff = publish_backoff(*failures);
+        tracing::warn!(
+            connector = name,
+            error,
+            attempts = *failures,
+            retry_in_ms = u64::try_from(backoff.as_millis()).unwrap_or(u64::MAX),
+            "could not publish task configs; retrying"
+        );
+        let at = Instant::now() + backoff;
+        self.retry_at = Some(self.retry_at.map_or(at, |r| r.min(at)));
+    }
+
+    /// Publishes again the task configs of this worker's running connectors that did not
+    /// reach the config topic; those no longer running here are dropped.
+    async fn republish(&mut self) {
+        let state = self.config.snapshot();
+        let names: Vec<String> = self.unpublished.keys().cloned().collect();
+        for name in names {
+            let started = state
+                .target_states
+                .get(&name)
+                .copied()
+                .unwrap_or(TargetState::Started)
+                == TargetState::Started;
+            if self.owns_connector(&name) && self.runtime.has_connector(&name) && started {
+                if !self.forwards_in_flight.contains(&name) {
+                    self.publish_task_configs(&name, &state).await;
+                }
+            } else {
+                self.unpublished.remove(&name);
+            }
+        }
     }
 
     async fn handle_restart(&mut self, req: RestartRequest) {
@@ -1350,4 +1422,20 @@ pub fn parse_task_configs(body: Json) -> Result<Vec<Props>, HerderError> {
     serde_json::from_value::<Vec<BTreeMap<String, String>>>(body).map_err(|e| {
         HerderError::BadRequest(format!("task configs must be a list of string maps: {e}"))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn publish_backoff_doubles_from_250_ms_up_to_a_minute() {
+        let ms = |n| publish_backoff(n).as_millis();
+        assert_eq!(
+            (1..=10).map(ms).collect::<Vec<_>>(),
+            vec![250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000]
+        );
+        assert_eq!(ms(0), 250);
+        assert_eq!(ms(u32::MAX), 60000);
+    }
 }

@@ -341,22 +341,35 @@ impl Worker {
     }
 
     /// Waits until the connector and all its tasks are in `state` (and it has `tasks` tasks).
+    /// On timeout it panics with the last status seen and the end of the worker's log, so
+    /// a failure in CI can be read without rerunning it.
     pub async fn wait_state(&self, name: &str, state: &str, tasks: usize) -> Value {
         let path = format!("/connectors/{name}/status");
-        wait_for(
-            &format!("{name} to be {state} with {tasks} tasks"),
-            Duration::from_secs(30),
-            || async {
-                let (code, s, _) = self.call("GET", &path, None).await;
-                let ok = code == 200
-                    && s["connector"]["state"] == state
-                    && s["tasks"]
-                        .as_array()
-                        .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == state));
-                ok.then_some(s)
-            },
-        )
-        .await
+        let timeout = Duration::from_secs(30);
+        let deadline = Instant::now() + timeout;
+        loop {
+            let (code, s, _) = self.call("GET", &path, None).await;
+            let ok = code == 200
+                && s["connector"]["state"] == state
+                && s["tasks"]
+                    .as_array()
+                    .is_some_and(|t| t.len() == tasks && t.iter().all(|t| t["state"] == state));
+            if ok {
+                return s;
+            }
+            if Instant::now() > deadline {
+                let log = self.log_text();
+                let tail: Vec<&str> = log.lines().rev().take(60).collect();
+                let tail: Vec<&str> = tail.into_iter().rev().collect();
+                panic!(
+                    "timed out after {timeout:?} waiting for {name} to be {state} with {tasks} tasks on {}; last answer {code}: {s}\nlast lines of {}:\n{}",
+                    self.url,
+                    self.log.display(),
+                    tail.join("\n")
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
     }
 }
 
