@@ -68,22 +68,7 @@ async fn a_worker_rides_out_a_broker_restart() {
         ),
     ] {
         // A fresh broker creates its group coordinator's topic first: 409 until joined.
-        wait_for(
-            &format!("{name} created"),
-            Duration::from_secs(60),
-            || async {
-                let (code, body, _) = worker
-                    .call(
-                        "PUT",
-                        &format!("/connectors/{name}/config"),
-                        Some(config.clone()),
-                    )
-                    .await;
-                assert!(code == 201 || code == 409, "{code} {body}");
-                (code == 201).then_some(())
-            },
-        )
-        .await;
+        worker.create_connector(name, config).await;
     }
     delivered(&output, 1000, "before the restart").await;
 

@@ -110,22 +110,7 @@ async fn a_worker_runs_against_a_broker_that_requires_scram() {
             json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic}),
         ),
     ] {
-        wait_for(
-            &format!("{name} created"),
-            Duration::from_secs(60),
-            || async {
-                let (code, body, _) = worker
-                    .call(
-                        "PUT",
-                        &format!("/connectors/{name}/config"),
-                        Some(config.clone()),
-                    )
-                    .await;
-                assert!(code == 201 || code == 409, "{code} {body}");
-                (code == 201).then_some(())
-            },
-        )
-        .await;
+        worker.create_connector(name, config).await;
     }
     worker.wait_state(&src, "RUNNING", 1).await;
     worker.wait_state(&sink, "RUNNING", 1).await;
@@ -206,17 +191,11 @@ async fn a_worker_runs_against_a_broker_over_tls() {
     let sink = unique("sink");
     let topic = unique("tls-topic");
     let output = dir.path().join("out.txt");
-    wait_for("the sink created", Duration::from_secs(60), || async {
-        let (code, body, _) = worker
-            .call(
-                "PUT",
-                &format!("/connectors/{sink}/config"),
-                Some(json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic})),
-            )
-            .await;
-        assert!(code == 201 || code == 409, "{code} {body}");
-        (code == 201).then_some(())
-    })
-    .await;
+    worker
+        .create_connector(
+            &sink,
+            json!({"connector.class": "FileStreamSink", "file": output.to_str().unwrap(), "topics": topic}),
+        )
+        .await;
     worker.wait_state(&sink, "RUNNING", 1).await;
 }

@@ -312,17 +312,10 @@ async fn workers_of_one_group_with_different_config_topics_say_so() {
     let group = unique("ferry-mismatch");
     let a = Worker::start_distributed(dir.path(), &distributed_props(&group, free_port())).await;
     let name = unique("src");
-    wait_for("a connector on worker a", Duration::from_secs(60), || async {
-        let (code, body, _) = a
-            .call(
-                "PUT",
-                &format!("/connectors/{name}/config"),
-                Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
-            )
-            .await;
-        assert!(code == 201 || code == 409, "{code} {body}");
-        (code == 201).then_some(())
-    })
+    a.create_connector(
+        &name,
+        json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")}),
+    )
     .await;
     // Same group, other internal topics.
     let mut props = distributed_props(&group, free_port());
@@ -355,18 +348,12 @@ async fn the_leader_refuses_unsigned_task_configs() {
     let group = unique("ferry-signed");
     let workers = cluster(dir.path(), &group, 2).await;
     let name = unique("src");
-    wait_for("a connector", Duration::from_secs(60), || async {
-        let (code, body, _) = workers[0]
-            .call(
-                "PUT",
-                &format!("/connectors/{name}/config"),
-                Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
-            )
-            .await;
-        assert!(code == 201 || code == 409, "{code} {body}");
-        (code == 201).then_some(())
-    })
-    .await;
+    workers[0]
+        .create_connector(
+            &name,
+            json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")}),
+        )
+        .await;
     // Task configs written through workers that signed them with the session key.
     wait_everywhere(&workers, &name, "RUNNING", 1).await;
 
@@ -536,18 +523,12 @@ async fn task_configs_the_leader_could_not_take_are_sent_again() {
 
     let names: Vec<String> = (0..4).map(|_| unique("src")).collect();
     for name in &names {
-        wait_for(&format!("{name} created"), Duration::from_secs(60), || async {
-            let (code, body, _) = workers[0]
-                .call(
-                    "PUT",
-                    &format!("/connectors/{name}/config"),
-                    Some(json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")})),
-                )
-                .await;
-            assert!(code == 201 || code == 409, "{code} {body}");
-            (code == 201).then_some(())
-        })
-        .await;
+        workers[0]
+            .create_connector(
+                name,
+                json!({"connector.class": "FileStreamSource", "file": "/dev/null", "topic": unique("t")}),
+            )
+            .await;
     }
     // Every connector gets its task, those on the follower too, whose first attempts to
     // hand their task configs to the leader were refused.

@@ -166,17 +166,10 @@ async fn sources_run(via: &Worker, workers: &[&Worker], names: &[String], dir: &
     for name in names {
         let file = dir.join(format!("{name}.txt"));
         append(&file, 0..1);
-        wait_for(&format!("{name} created"), Duration::from_secs(60), || async {
-            let (code, body, _) = via
-                .call(
-                    "PUT",
-                    &format!("/connectors/{name}/config"),
-                    Some(json!({"connector.class": "FileStreamSource", "file": file.to_str().unwrap(), "topic": unique("mixed")})),
-                )
-                .await;
-            assert!(code == 201 || code == 409, "{code} {body}");
-            (code == 201).then_some(())
-        })
+        via.create_connector(
+            name,
+            json!({"connector.class": "FileStreamSource", "file": file.to_str().unwrap(), "topic": unique("mixed")}),
+        )
         .await;
     }
     for name in names {

@@ -340,6 +340,27 @@ impl Worker {
         body
     }
 
+    /// Creates connector `name` through this worker, trying again while a rebalance answers
+    /// 409 (a 409 after the connector was written is the next try's "already exists").
+    pub async fn create_connector(&self, name: &str, config: Value) {
+        wait_for(
+            &format!("{name} created"),
+            Duration::from_secs(60),
+            || async {
+                let (code, body, _) = self
+                    .call(
+                        "PUT",
+                        &format!("/connectors/{name}/config"),
+                        Some(config.clone()),
+                    )
+                    .await;
+                assert!(code == 201 || code == 409, "{code} {body}");
+                (code == 201).then_some(())
+            },
+        )
+        .await;
+    }
+
     /// Waits until the connector and all its tasks are in `state` (and it has `tasks` tasks).
     /// On timeout it panics with the last status seen and the end of the worker's log, so
     /// a failure in CI can be read without rerunning it.
