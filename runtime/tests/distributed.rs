@@ -536,7 +536,7 @@ async fn task_configs_the_leader_could_not_take_are_sent_again() {
         wait_everywhere(&workers, name, "RUNNING", 1).await;
     }
     let (refused, passed) = *proxy.counts.lock().unwrap();
-    assert_eq!(refused, 3, "the follower forwarded no task configs");
+    assert_eq!(refused, 3, "task-config forwards refused by the proxy");
     assert!(
         passed >= 1,
         "no task configs reached the leader after the refusals"
